@@ -64,9 +64,17 @@ enum GraphFormatArg {
 /// Runs a parsed command line.
 pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Check { paths, format, deny_warnings, calendars } => {
-            check::run(&paths, matches!(format, OutputFormat::Json), deny_warnings, calendars)
-        }
+        Command::Check {
+            paths,
+            format,
+            deny_warnings,
+            calendars,
+        } => check::run(
+            &paths,
+            matches!(format, OutputFormat::Json),
+            deny_warnings,
+            calendars,
+        ),
         Command::Graph { file, format } => graph::run(
             &file,
             match format {

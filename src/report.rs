@@ -2,7 +2,9 @@
 
 use std::io::IsTerminal;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, Report};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, Report,
+};
 use serde::Serialize;
 
 use crate::definitions::{Diagnostic, Severity};
@@ -19,7 +21,11 @@ pub struct FileReport<'a> {
 /// Renders findings as text with source snippets; colour only on a terminal without `NO_COLOR`.
 pub fn human(file: &str, source: &str, diagnostics: &[Diagnostic]) -> String {
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
     let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1);
     let mut out = String::new();
     for d in diagnostics {
@@ -31,8 +37,14 @@ pub fn human(file: &str, source: &str, diagnostics: &[Diagnostic]) -> String {
             .with_code(format!("{} {}", d.code, d.code.name()))
             .with_severity(severity)
             .with_label(LabeledSpan::at(
-                d.pos.offset..d.pos.offset + d.pos.len.max(usize::from(d.pos.offset < source.len())),
-                format!("{} (line {}, column {})", d.code.name(), d.pos.line, d.pos.column),
+                d.pos.offset
+                    ..d.pos.offset + d.pos.len.max(usize::from(d.pos.offset < source.len())),
+                format!(
+                    "{} (line {}, column {})",
+                    d.code.name(),
+                    d.pos.line,
+                    d.pos.column
+                ),
             ));
         if let Some(h) = &d.hint {
             m = m.with_help(h.clone());
@@ -48,5 +60,8 @@ pub fn human(file: &str, source: &str, diagnostics: &[Diagnostic]) -> String {
 
 /// One line per finding: `file:line:col: severity CODE: message (hint: …)`.
 pub fn plain(file: &str, diagnostics: &[Diagnostic]) -> String {
-    diagnostics.iter().map(|d| format!("{file}:{d}\n")).collect()
+    diagnostics
+        .iter()
+        .map(|d| format!("{file}:{d}\n"))
+        .collect()
 }

@@ -12,12 +12,14 @@ use crate::duration::Duration;
 use crate::expr::Expr;
 use crate::graph::EdgeKind;
 use crate::model::{
-    EvaluationDef, FormField, MaterialSource, OnDeferredOverdue, OnReject, OutputType, RetryDef, SupplementDef,
-    Warn,
+    EvaluationDef, FormField, MaterialSource, OnDeferredOverdue, OnReject, OutputType, RetryDef,
+    SupplementDef, Warn,
 };
 
 /// The index of a task in its blueprint (file order).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 pub struct TaskIdx(pub u32);
 
 impl TaskIdx {

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 
-use crate::blueprint::{Blueprint, FieldRule, MaterialOrigin, MaterialSpec, TaskIdx, TaskMode, TaskSpec};
+use crate::blueprint::{
+    Blueprint, FieldRule, MaterialOrigin, MaterialSpec, TaskIdx, TaskMode, TaskSpec,
+};
 use crate::diagnostic::{Code, Diagnostic, Pos, Severity, suggestion};
 use crate::duration::Duration;
 use crate::expr::Expr;
@@ -27,7 +29,10 @@ pub struct CheckOptions {
 
 impl Default for CheckOptions {
     fn default() -> Self {
-        CheckOptions { calendars: vec!["cn".to_owned()], limits: Limits::default() }
+        CheckOptions {
+            calendars: vec!["cn".to_owned()],
+            limits: Limits::default(),
+        }
     }
 }
 
@@ -48,7 +53,10 @@ impl Checked {
 
     /// The number of findings with this severity.
     pub fn count(&self, severity: Severity) -> usize {
-        self.diagnostics.iter().filter(|d| d.severity == severity).count()
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
     }
 }
 
@@ -86,8 +94,17 @@ pub fn check_bytes(bytes: &[u8], options: &CheckOptions) -> Checked {
         }
         checked.diagnostics.insert(
             0,
-            Diagnostic::new(Code::ByteOrderMark, Pos { offset: 0, len: 3, line: 1, column: 1 }, "the file starts with a UTF-8 byte-order mark; it was ignored")
-                .with_hint("save the file as UTF-8 without BOM"),
+            Diagnostic::new(
+                Code::ByteOrderMark,
+                Pos {
+                    offset: 0,
+                    len: 3,
+                    line: 1,
+                    column: 1,
+                },
+                "the file starts with a UTF-8 byte-order mark; it was ignored",
+            )
+            .with_hint("save the file as UTF-8 without BOM"),
         );
     }
     checked
@@ -97,19 +114,34 @@ pub fn check_bytes(bytes: &[u8], options: &CheckOptions) -> Checked {
 pub fn check(text: &str, options: &CheckOptions) -> Checked {
     let root = match yaml::parse(text, &options.limits) {
         Ok(root) => root,
-        Err(diagnostics) => return Checked { diagnostics, blueprint: None },
+        Err(diagnostics) => {
+            return Checked {
+                diagnostics,
+                blueprint: None,
+            };
+        }
     };
     let mut reader = Reader::new(text);
     let def = read_bundle(&mut reader, &root, text);
     let mut diags = reader.diags;
     let blueprint = def.and_then(|def| analyse(&def, text, options, &mut diags));
     diags.sort_by_key(|d| (d.pos.offset, d.code));
-    let blueprint = if diags.iter().any(Diagnostic::is_error) { None } else { blueprint.map(Arc::new) };
-    Checked { diagnostics: diags, blueprint }
+    let blueprint = if diags.iter().any(Diagnostic::is_error) {
+        None
+    } else {
+        blueprint.map(Arc::new)
+    };
+    Checked {
+        diagnostics: diags,
+        blueprint,
+    }
 }
 
 /// Checks and compiles; the blueprint and its warnings, or every finding when there is an error.
-pub fn compile(text: &str, options: &CheckOptions) -> Result<(Arc<Blueprint>, Vec<Diagnostic>), Vec<Diagnostic>> {
+pub fn compile(
+    text: &str,
+    options: &CheckOptions,
+) -> Result<(Arc<Blueprint>, Vec<Diagnostic>), Vec<Diagnostic>> {
     let checked = check(text, options);
     match checked.blueprint {
         Some(b) => Ok((b, checked.diagnostics)),
@@ -118,13 +150,25 @@ pub fn compile(text: &str, options: &CheckOptions) -> Result<(Arc<Blueprint>, Ve
 }
 
 /// Compiles an expression, reporting a syntax error at its place in the file.
-pub(crate) fn compile_expr(src: &ExprSource, text: &str, diags: &mut Vec<Diagnostic>) -> Option<Expr> {
+pub(crate) fn compile_expr(
+    src: &ExprSource,
+    text: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Expr> {
     match Expr::compile(&src.text) {
         Ok(e) => Some(e),
         Err(err) => {
             let pos = if src.exact {
-                let line_start: usize = src.text.split_inclusive('\n').take(err.line.saturating_sub(1)).map(str::len).sum();
-                let within = src.text[line_start..].char_indices().nth(err.column).map_or(src.text.len(), |(i, _)| line_start + i);
+                let line_start: usize = src
+                    .text
+                    .split_inclusive('\n')
+                    .take(err.line.saturating_sub(1))
+                    .map(str::len)
+                    .sum();
+                let within = src.text[line_start..]
+                    .char_indices()
+                    .nth(err.column)
+                    .map_or(src.text.len(), |(i, _)| line_start + i);
                 Pos::at(text, src.pos.offset + within, 1)
             } else {
                 src.pos
@@ -139,16 +183,34 @@ pub(crate) fn compile_expr(src: &ExprSource, text: &str, diags: &mut Vec<Diagnos
 }
 
 /// Semantic checks over a read bundle; returns the blueprint (the caller drops it on errors).
-fn analyse(def: &BundleDef, text: &str, options: &CheckOptions, diags: &mut Vec<Diagnostic>) -> Option<Blueprint> {
+fn analyse(
+    def: &BundleDef,
+    text: &str,
+    options: &CheckOptions,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Blueprint> {
     if !options.calendars.iter().any(|c| c == &def.calendar.value) {
         let known: Vec<&str> = options.calendars.iter().map(String::as_str).collect();
         let s = suggestion(&def.calendar.value, known.iter().copied());
         diags.push(
-            Diagnostic::new(Code::UnknownCalendar, def.calendar.pos, format!("unknown calendar `{}`", def.calendar.value))
-                .with_hint(format!("{s} known calendars: {}", known.join(", ")).trim().to_owned()),
+            Diagnostic::new(
+                Code::UnknownCalendar,
+                def.calendar.pos,
+                format!("unknown calendar `{}`", def.calendar.value),
+            )
+            .with_hint(
+                format!("{s} known calendars: {}", known.join(", "))
+                    .trim()
+                    .to_owned(),
+            ),
         );
     }
-    let index: IndexMap<&str, u32> = def.tasks.keys().enumerate().map(|(i, k)| (k.as_str(), i as u32)).collect();
+    let index: IndexMap<&str, u32> = def
+        .tasks
+        .keys()
+        .enumerate()
+        .map(|(i, k)| (k.as_str(), i as u32))
+        .collect();
 
     // Edges: `after`, and licences produced by other tasks.
     let mut edges = Vec::new();
@@ -157,8 +219,18 @@ fn analyse(def: &BundleDef, text: &str, options: &CheckOptions, diags: &mut Vec<
             match index.get(a.value.as_str()) {
                 Some(&j) => edges.push((j, i as u32, EdgeKind::After)),
                 None => diags.push(
-                    Diagnostic::new(Code::UnknownTask, a.pos, format!("task `{id}` runs after `{}`, which is not a task of this bundle", a.value))
-                        .with_hint(hint_or(suggestion(&a.value, index.keys().copied()), "check the spelling against the ids under `tasks`")),
+                    Diagnostic::new(
+                        Code::UnknownTask,
+                        a.pos,
+                        format!(
+                            "task `{id}` runs after `{}`, which is not a task of this bundle",
+                            a.value
+                        ),
+                    )
+                    .with_hint(hint_or(
+                        suggestion(&a.value, index.keys().copied()),
+                        "check the spelling against the ids under `tasks`",
+                    )),
                 ),
             }
         }
@@ -232,7 +304,12 @@ fn hint_or(s: String, fallback: &str) -> String {
 }
 
 /// Builds the blueprint; `exprs` holds every compiled expression by its place in the file.
-fn build(def: &BundleDef, graph: &TaskGraph, index: &IndexMap<&str, u32>, mut exprs: refs::Compiled) -> Option<Blueprint> {
+fn build(
+    def: &BundleDef,
+    graph: &TaskGraph,
+    index: &IndexMap<&str, u32>,
+    mut exprs: refs::Compiled,
+) -> Option<Blueprint> {
     let mut take = |src: &Option<ExprSource>| -> Option<Option<Expr>> {
         match src {
             None => Some(None),
@@ -242,10 +319,18 @@ fn build(def: &BundleDef, graph: &TaskGraph, index: &IndexMap<&str, u32>, mut ex
     let mut tasks = Vec::with_capacity(def.tasks.len());
     for (i, (id, t)) in def.tasks.iter().enumerate() {
         let node = petgraph::graph::NodeIndex::new(i);
-        let mut upstream: Vec<TaskIdx> = graph.graph.neighbors_directed(node, petgraph::Direction::Incoming).map(|n| TaskIdx(n.index() as u32)).collect();
+        let mut upstream: Vec<TaskIdx> = graph
+            .graph
+            .neighbors_directed(node, petgraph::Direction::Incoming)
+            .map(|n| TaskIdx(n.index() as u32))
+            .collect();
         upstream.sort_unstable();
         upstream.dedup();
-        let mut downstream: Vec<TaskIdx> = graph.graph.neighbors_directed(node, petgraph::Direction::Outgoing).map(|n| TaskIdx(n.index() as u32)).collect();
+        let mut downstream: Vec<TaskIdx> = graph
+            .graph
+            .neighbors_directed(node, petgraph::Direction::Outgoing)
+            .map(|n| TaskIdx(n.index() as u32))
+            .collect();
         downstream.sort_unstable();
         downstream.dedup();
         let mode = match t.mode.value {
@@ -253,8 +338,12 @@ fn build(def: &BundleDef, graph: &TaskGraph, index: &IndexMap<&str, u32>, mut ex
                 commitment_allowed: t.commitment_allowed,
                 verify_within: t.verify_within.as_ref().map(|d| d.value),
             },
-            Mode::Commitment => TaskMode::Commitment { verify_within: t.verify_within.as_ref().map(|d| d.value) },
-            Mode::Auto => TaskMode::Auto { rule: take(&t.rule)?? },
+            Mode::Commitment => TaskMode::Commitment {
+                verify_within: t.verify_within.as_ref().map(|d| d.value),
+            },
+            Mode::Auto => TaskMode::Auto {
+                rule: take(&t.rule)??,
+            },
         };
         let mut input = Vec::with_capacity(t.input.len());
         for (name, src) in &t.input {
@@ -270,13 +359,19 @@ fn build(def: &BundleDef, graph: &TaskGraph, index: &IndexMap<&str, u32>, mut ex
             downstream,
             when: take(&t.when)?,
             for_each: take(&t.for_each)?,
-            as_var: t.as_var.as_ref().map_or_else(|| "item".to_owned(), |a| a.value.clone()),
+            as_var: t
+                .as_var
+                .as_ref()
+                .map_or_else(|| "item".to_owned(), |a| a.value.clone()),
             input,
             materials: t.materials.iter().map(|m| m.value.clone()).collect(),
             output: t.output.iter().map(|(k, v)| (k.clone(), v.value)).collect(),
             time_limit: t.time_limit.as_ref().map(|d| d.value),
             statutory_limit: t.statutory_limit.as_ref().map(|d| d.value),
-            warn: t.warn.as_ref().map_or(Warn::Before(Duration::working_days(1)), |w| w.value),
+            warn: t
+                .warn
+                .as_ref()
+                .map_or(Warn::Before(Duration::working_days(1)), |w| w.value),
             mode,
             retry: t.retry.as_ref().map(|r| r.value).unwrap_or_default(),
         });
@@ -287,7 +382,13 @@ fn build(def: &BundleDef, graph: &TaskGraph, index: &IndexMap<&str, u32>, mut ex
             Required::When(src) => Some(take(&Some(src.clone()))??),
             _ => None,
         };
-        form.insert(k.clone(), FieldRule { field: f.clone(), required_when });
+        form.insert(
+            k.clone(),
+            FieldRule {
+                field: f.clone(),
+                required_when,
+            },
+        );
     }
     let mut materials = IndexMap::with_capacity(def.materials.len());
     for (k, m) in &def.materials {

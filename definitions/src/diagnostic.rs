@@ -264,7 +264,10 @@ mod tests {
 
     #[test]
     fn did_you_mean_finds_typos_only() {
-        assert_eq!(did_you_mean("deparment", ["department", "after"]), Some("department"));
+        assert_eq!(
+            did_you_mean("deparment", ["department", "after"]),
+            Some("department")
+        );
         assert_eq!(did_you_mean("zzz", ["department", "after"]), None);
     }
 

@@ -45,17 +45,26 @@ pub struct Duration {
 impl Duration {
     /// `n` working days.
     pub const fn working_days(n: u32) -> Duration {
-        Duration { amount: n, unit: DurationUnit::WorkingDays }
+        Duration {
+            amount: n,
+            unit: DurationUnit::WorkingDays,
+        }
     }
 
     /// `n` calendar days.
     pub const fn days(n: u32) -> Duration {
-        Duration { amount: n, unit: DurationUnit::Days }
+        Duration {
+            amount: n,
+            unit: DurationUnit::Days,
+        }
     }
 
     /// `n` seconds.
     pub const fn seconds(n: u32) -> Duration {
-        Duration { amount: n, unit: DurationUnit::Seconds }
+        Duration {
+            amount: n,
+            unit: DurationUnit::Seconds,
+        }
     }
 
     /// The exact length for clock units (`h`, `m`, `s`); `None` for day units, whose
@@ -124,11 +133,15 @@ impl FromStr for Duration {
         let text = s.trim();
         let digits = text.bytes().take_while(u8::is_ascii_digit).count();
         if digits == 0 {
-            return Err(DurationError::NoAmount { text: text.to_owned() });
+            return Err(DurationError::NoAmount {
+                text: text.to_owned(),
+            });
         }
         let amount: u32 = text[..digits]
             .parse()
-            .map_err(|_| DurationError::TooLarge { text: text.to_owned() })?;
+            .map_err(|_| DurationError::TooLarge {
+                text: text.to_owned(),
+            })?;
         let unit = match text[digits..].trim() {
             "wd" => DurationUnit::WorkingDays,
             "d" => DurationUnit::Days,
@@ -180,8 +193,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_text() {
-        assert!(matches!("wd".parse::<Duration>(), Err(DurationError::NoAmount { .. })));
-        assert!(matches!("5 weeks".parse::<Duration>(), Err(DurationError::UnknownUnit { .. })));
+        assert!(matches!(
+            "wd".parse::<Duration>(),
+            Err(DurationError::NoAmount { .. })
+        ));
+        assert!(matches!(
+            "5 weeks".parse::<Duration>(),
+            Err(DurationError::UnknownUnit { .. })
+        ));
         assert!(matches!(
             "99999999999wd".parse::<Duration>(),
             Err(DurationError::TooLarge { .. })

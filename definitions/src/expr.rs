@@ -24,7 +24,10 @@ impl Expr {
                 column: first.map_or(0, |x| x.pos.1.max(0) as usize),
             }
         })?;
-        Ok(Expr { text: Arc::from(text), program: Arc::new(program) })
+        Ok(Expr {
+            text: Arc::from(text),
+            program: Arc::new(program),
+        })
     }
 
     /// The source text.
@@ -40,7 +43,12 @@ impl Expr {
     /// Every variable path the expression reads, e.g. `tasks.licence.output.uscc`.
     pub(crate) fn paths(&self) -> Vec<Path> {
         let mut out = Vec::new();
-        walk(self.program.expression(), &mut Vec::new(), &mut out, &self.program);
+        walk(
+            self.program.expression(),
+            &mut Vec::new(),
+            &mut out,
+            &self.program,
+        );
         out
     }
 }
@@ -79,7 +87,10 @@ pub(crate) struct Path {
 }
 
 fn offset_of(program: &cel::Program, id: u64) -> usize {
-    program.source_info().offset_for(id).map_or(0, |(s, _)| s as usize)
+    program
+        .source_info()
+        .offset_for(id)
+        .map_or(0, |(s, _)| s as usize)
 }
 
 fn walk(e: &IdedExpr, bound: &mut Vec<String>, out: &mut Vec<Path>, program: &cel::Program) {
@@ -137,7 +148,12 @@ fn walk(e: &IdedExpr, bound: &mut Vec<String>, out: &mut Vec<Path>, program: &ce
     }
 }
 
-fn entries(es: &[cel::common::ast::IdedEntryExpr], bound: &mut Vec<String>, out: &mut Vec<Path>, program: &cel::Program) {
+fn entries(
+    es: &[cel::common::ast::IdedEntryExpr],
+    bound: &mut Vec<String>,
+    out: &mut Vec<Path>,
+    program: &cel::Program,
+) {
     for entry in es {
         match &entry.expr {
             EntryExpr::StructField(f) => walk(&f.value, bound, out, program),
@@ -180,15 +196,29 @@ mod tests {
     use super::*;
 
     fn paths(text: &str) -> Vec<String> {
-        Expr::compile(text).unwrap().paths().iter().map(|p| p.segments.join(".")).collect()
+        Expr::compile(text)
+            .unwrap()
+            .paths()
+            .iter()
+            .map(|p| p.segments.join("."))
+            .collect()
     }
 
     #[test]
     fn finds_paths_and_skips_bound_variables() {
-        assert_eq!(paths("form.floor_area > 300 || form.investment > 300000"), ["form.floor_area", "form.investment"]);
+        assert_eq!(
+            paths("form.floor_area > 300 || form.investment > 300000"),
+            ["form.floor_area", "form.investment"]
+        );
         assert_eq!(paths("size(partner.id_no) == 18"), ["partner.id_no"]);
-        assert_eq!(paths("form.partners.all(p, size(p.name) > 0)"), ["form.partners"]);
-        assert_eq!(paths("tasks.licence.output[\"uscc\"]"), ["tasks.licence.output.uscc"]);
+        assert_eq!(
+            paths("form.partners.all(p, size(p.name) > 0)"),
+            ["form.partners"]
+        );
+        assert_eq!(
+            paths("tasks.licence.output[\"uscc\"]"),
+            ["tasks.licence.output.uscc"]
+        );
     }
 
     #[test]

@@ -23,13 +23,17 @@ struct BitSet {
 
 impl BitSet {
     fn with_capacity(n: usize) -> Self {
-        BitSet { words: vec![0; n.div_ceil(64)] }
+        BitSet {
+            words: vec![0; n.div_ceil(64)],
+        }
     }
     fn insert(&mut self, i: usize) {
         self.words[i / 64] |= 1 << (i % 64);
     }
     fn contains(&self, i: usize) -> bool {
-        self.words.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+        self.words
+            .get(i / 64)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
     fn union_with(&mut self, other: &BitSet) {
         for (a, b) in self.words.iter_mut().zip(&other.words) {
@@ -74,12 +78,18 @@ impl TaskGraph {
             }
             ancestors[t] = set;
         }
-        TaskGraph { graph, order, ancestors }
+        TaskGraph {
+            graph,
+            order,
+            ancestors,
+        }
     }
 
     /// Is `a` upstream of `b` (must `a` settle before `b` starts)?
     pub(crate) fn is_upstream(&self, a: u32, b: u32) -> bool {
-        self.ancestors.get(b as usize).is_some_and(|s| s.contains(a as usize))
+        self.ancestors
+            .get(b as usize)
+            .is_some_and(|s| s.contains(a as usize))
     }
 
     /// Each cycle as a path of task indices, first task repeated at the end.
@@ -140,7 +150,14 @@ mod tests {
     #[test]
     fn finds_the_cycle_path() {
         // 0 -> 1 -> 2 -> 0, and 3 alone
-        let g = TaskGraph::new(4, &[(0, 1, EdgeKind::After), (1, 2, EdgeKind::After), (2, 0, EdgeKind::After)]);
+        let g = TaskGraph::new(
+            4,
+            &[
+                (0, 1, EdgeKind::After),
+                (1, 2, EdgeKind::After),
+                (2, 0, EdgeKind::After),
+            ],
+        );
         assert_eq!(g.cycles(), vec![vec![0, 1, 2, 0]]);
         assert!(g.order.is_empty());
     }

@@ -57,7 +57,9 @@ pub mod render;
 pub mod schema;
 mod yaml;
 
-pub use blueprint::{Blueprint, FieldRule, MaterialOrigin, MaterialSpec, TaskIdx, TaskMode, TaskSpec};
+pub use blueprint::{
+    Blueprint, FieldRule, MaterialOrigin, MaterialSpec, TaskIdx, TaskMode, TaskSpec,
+};
 pub use check::{CheckOptions, Checked, check, check_bytes, compile};
 pub use diagnostic::{Code, Diagnostic, Pos, Severity};
 pub use duration::{Duration, DurationError, DurationUnit};

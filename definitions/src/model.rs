@@ -88,8 +88,9 @@ pub enum FieldType {
 
 impl FieldType {
     /// All names, as written in YAML.
-    pub const NAMES: &'static [&'static str] =
-        &["string", "number", "integer", "boolean", "date", "list", "object"];
+    pub const NAMES: &'static [&'static str] = &[
+        "string", "number", "integer", "boolean", "date", "list", "object",
+    ];
 }
 
 /// Whether something is required.
@@ -192,8 +193,9 @@ pub enum OutputType {
 
 impl OutputType {
     /// All names, as written in YAML.
-    pub const NAMES: &'static [&'static str] =
-        &["string", "number", "integer", "boolean", "date", "licence", "list", "object"];
+    pub const NAMES: &'static [&'static str] = &[
+        "string", "number", "integer", "boolean", "date", "licence", "list", "object",
+    ];
 }
 
 /// When the yellow warning fires.
@@ -221,7 +223,10 @@ impl Default for RetryDef {
         RetryDef {
             attempts: 3,
             backoff_min: Duration::seconds(1),
-            backoff_max: Duration { amount: 10, unit: crate::duration::DurationUnit::Minutes },
+            backoff_max: Duration {
+                amount: 10,
+                unit: crate::duration::DurationUnit::Minutes,
+            },
         }
     }
 }
@@ -327,7 +332,10 @@ pub struct SupplementDef {
 
 impl Default for SupplementDef {
     fn default() -> Self {
-        SupplementDef { respond_within: Duration::working_days(20), pause: PauseScope::Task }
+        SupplementDef {
+            respond_within: Duration::working_days(20),
+            pause: PauseScope::Task,
+        }
     }
 }
 
@@ -340,7 +348,9 @@ pub struct EvaluationDef {
 
 impl Default for EvaluationDef {
     fn default() -> Self {
-        EvaluationDef { rectify_within: Duration::working_days(5) }
+        EvaluationDef {
+            rectify_within: Duration::working_days(5),
+        }
     }
 }
 

@@ -31,14 +31,20 @@ impl IdKind {
     fn check(self, s: &str) -> bool {
         let mut chars = s.chars();
         match self {
-            IdKind::Bundle => !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            IdKind::Bundle => {
+                !s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            }
             IdKind::Name => {
                 chars.next().is_some_and(|c| c.is_ascii_lowercase())
                     && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             }
             IdKind::Department => {
                 chars.next().is_some_and(|c| c.is_ascii_lowercase())
-                    && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+                    && chars.all(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-'
+                    })
             }
         }
     }
@@ -62,7 +68,10 @@ pub(crate) struct Fields<'n> {
 
 impl<'n> Fields<'n> {
     pub(crate) fn get(&self, key: &str) -> Option<&'n Node> {
-        self.entries.iter().find(|(k, _)| k.name == key).map(|(_, v)| *v)
+        self.entries
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(_, v)| *v)
     }
 
     pub(crate) fn entries(&self) -> &[(&'n Key, &'n Node)] {
@@ -78,7 +87,10 @@ pub(crate) struct Reader {
 
 impl Reader {
     pub(crate) fn new(text: &str) -> Reader {
-        Reader { diags: Vec::new(), text_len: text.len() }
+        Reader {
+            diags: Vec::new(),
+            text_len: text.len(),
+        }
     }
 
     pub(crate) fn push(&mut self, d: Diagnostic) {
@@ -97,7 +109,12 @@ impl Reader {
     }
 
     /// A map with the DSL's fixed keys: unknown and duplicate keys are reported.
-    pub(crate) fn map<'n>(&mut self, node: &'n Node, what: &str, allowed: &[&str]) -> Option<Fields<'n>> {
+    pub(crate) fn map<'n>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+        allowed: &[&str],
+    ) -> Option<Fields<'n>> {
         let fields = self.entries(node, what, Code::DuplicateKey)?;
         for (key, _) in &fields.entries {
             if !allowed.contains(&key.name.as_str()) {
@@ -121,26 +138,38 @@ impl Reader {
     }
 
     /// A map with free keys (ids): duplicates are reported with `dup_code`; the first wins.
-    pub(crate) fn entries<'n>(&mut self, node: &'n Node, what: &str, dup_code: Code) -> Option<Fields<'n>> {
+    pub(crate) fn entries<'n>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+        dup_code: Code,
+    ) -> Option<Fields<'n>> {
         let NodeKind::Map(entries) = &node.kind else {
             if node.kind != NodeKind::Null {
                 self.wrong_type(node, what, "a map (`key: value` lines)");
             }
             return if node.kind == NodeKind::Null {
-                Some(Fields { entries: Vec::new(), pos: node.pos })
+                Some(Fields {
+                    entries: Vec::new(),
+                    pos: node.pos,
+                })
             } else {
                 None
             };
         };
         let mut out: Vec<(&Key, &Node)> = Vec::with_capacity(entries.len());
-        let mut seen: std::collections::HashMap<&str, Pos> = std::collections::HashMap::with_capacity(entries.len());
+        let mut seen: std::collections::HashMap<&str, Pos> =
+            std::collections::HashMap::with_capacity(entries.len());
         for (k, v) in entries {
             if let Some(first) = seen.get(k.name.as_str()) {
                 self.push(
                     Diagnostic::new(
                         dup_code,
                         k.pos,
-                        format!("`{}` appears twice in {what} (first at line {})", k.name, first.line),
+                        format!(
+                            "`{}` appears twice in {what} (first at line {})",
+                            k.name, first.line
+                        ),
                     )
                     .with_hint("remove one of them or rename it; a key may appear once"),
                 );
@@ -149,10 +178,19 @@ impl Reader {
             seen.insert(&k.name, k.pos);
             out.push((k, v));
         }
-        Some(Fields { entries: out, pos: node.pos })
+        Some(Fields {
+            entries: out,
+            pos: node.pos,
+        })
     }
 
-    pub(crate) fn require<'n>(&mut self, f: &Fields<'n>, key: &str, what: &str, hint: &str) -> Option<&'n Node> {
+    pub(crate) fn require<'n>(
+        &mut self,
+        f: &Fields<'n>,
+        key: &str,
+        what: &str,
+        hint: &str,
+    ) -> Option<&'n Node> {
         let v = f.get(key);
         if v.is_none() {
             self.push(
@@ -177,7 +215,10 @@ impl Reader {
     }
 
     pub(crate) fn located_string(&mut self, node: &Node, what: &str) -> Option<Located<String>> {
-        self.string(node, what).map(|value| Located { value, pos: node.pos })
+        self.string(node, what).map(|value| Located {
+            value,
+            pos: node.pos,
+        })
     }
 
     pub(crate) fn uint(&mut self, node: &Node, what: &str) -> Option<u32> {
@@ -185,8 +226,12 @@ impl Reader {
             NodeKind::Int(i) if i >= 0 && i <= i64::from(u32::MAX) => Some(i as u32),
             NodeKind::Int(_) => {
                 self.push(
-                    Diagnostic::new(Code::InvalidValue, node.pos, format!("{what} is out of range"))
-                        .with_hint("use a whole number from 0 to 4294967295"),
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        node.pos,
+                        format!("{what} is out of range"),
+                    )
+                    .with_hint("use a whole number from 0 to 4294967295"),
                 );
                 None
             }
@@ -219,7 +264,12 @@ impl Reader {
     }
 
     /// One of a fixed set of words.
-    pub(crate) fn choice<T: Copy>(&mut self, node: &Node, what: &str, options: &[(&str, T)]) -> Option<T> {
+    pub(crate) fn choice<T: Copy>(
+        &mut self,
+        node: &Node,
+        what: &str,
+        options: &[(&str, T)],
+    ) -> Option<T> {
         let s = self.string(node, what)?;
         if let Some((_, v)) = options.iter().find(|(name, _)| *name == s) {
             return Some(*v);
@@ -231,7 +281,12 @@ impl Reader {
             hint = format!("{s2} ({hint})");
         }
         self.push(
-            Diagnostic::new(Code::InvalidValue, node.pos, format!("`{s}` is not a valid {what}")).with_hint(hint),
+            Diagnostic::new(
+                Code::InvalidValue,
+                node.pos,
+                format!("`{s}` is not a valid {what}"),
+            )
+            .with_hint(hint),
         );
         None
     }
@@ -246,7 +301,10 @@ impl Reader {
             }
         };
         match s.parse::<Duration>() {
-            Ok(d) => Some(Located { value: d, pos: node.pos }),
+            Ok(d) => Some(Located {
+                value: d,
+                pos: node.pos,
+            }),
             Err(e) => {
                 self.push(
                     Diagnostic::new(Code::BadDuration, node.pos, format!("{what}: {e}")).with_hint(
@@ -278,7 +336,9 @@ impl Reader {
         match &node.kind {
             NodeKind::Bool(true) => Required::Yes,
             NodeKind::Bool(false) => Required::No,
-            NodeKind::Str(_) => self.expr(node, text, what).map_or(Required::No, Required::When),
+            NodeKind::Str(_) => self
+                .expr(node, text, what)
+                .map_or(Required::No, Required::When),
             _ => {
                 self.wrong_type(node, what, "`true`, `false` or an expression");
                 Required::No
@@ -291,8 +351,12 @@ impl Reader {
             return true;
         }
         self.push(
-            Diagnostic::new(Code::InvalidId, pos, format!("`{name}` is not a valid {what}"))
-                .with_hint(format!("an id is {}", kind.rule())),
+            Diagnostic::new(
+                Code::InvalidId,
+                pos,
+                format!("`{name}` is not a valid {what}"),
+            )
+            .with_hint(format!("an id is {}", kind.rule())),
         );
         false
     }
@@ -300,8 +364,14 @@ impl Reader {
     /// A list of names; a single name is accepted as a list of one.
     pub(crate) fn name_list(&mut self, node: &Node, what: &str) -> Vec<Located<String>> {
         match &node.kind {
-            NodeKind::Seq(items) => items.iter().filter_map(|n| self.located_string(n, what)).collect(),
-            NodeKind::Str(s) => vec![Located { value: s.clone(), pos: node.pos }],
+            NodeKind::Seq(items) => items
+                .iter()
+                .filter_map(|n| self.located_string(n, what))
+                .collect(),
+            NodeKind::Str(s) => vec![Located {
+                value: s.clone(),
+                pos: node.pos,
+            }],
             NodeKind::Null => Vec::new(),
             _ => {
                 self.wrong_type(node, what, "a list of ids such as `[licence, tax]`");
@@ -311,7 +381,12 @@ impl Reader {
     }
 
     /// A map of name → expression.
-    pub(crate) fn expr_map(&mut self, node: &Node, text: &str, what: &str) -> IndexMap<String, ExprSource> {
+    pub(crate) fn expr_map(
+        &mut self,
+        node: &Node,
+        text: &str,
+        what: &str,
+    ) -> IndexMap<String, ExprSource> {
         let mut out = IndexMap::new();
         let Some(fields) = self.entries(node, what, Code::DuplicateKey) else {
             return out;
@@ -331,14 +406,21 @@ fn locate_expr(text: &str, pos: Pos, value: String, text_len: usize) -> ExprSour
     let rest = &text[at..];
     let (offset, exact) = if rest.starts_with(value.as_str()) {
         (at, true)
-    } else if (rest.starts_with('"') || rest.starts_with('\'')) && rest[1..].starts_with(value.as_str()) {
+    } else if (rest.starts_with('"') || rest.starts_with('\''))
+        && rest[1..].starts_with(value.as_str())
+    {
         (at + 1, true)
     } else {
         (at, false)
     };
     let col_shift = if offset > at { 1 } else { 0 };
     ExprSource {
-        pos: Pos { offset, len: if exact { value.len() } else { pos.len }, line: pos.line, column: pos.column + col_shift },
+        pos: Pos {
+            offset,
+            len: if exact { value.len() } else { pos.len },
+            line: pos.line,
+            column: pos.column + col_shift,
+        },
         text: value,
         exact,
     }

@@ -31,7 +31,10 @@ fn markers(t: &TaskSpec) -> String {
     let mut m = Vec::new();
     match t.mode {
         TaskMode::Commitment { .. } => m.push("[承诺]"),
-        TaskMode::Decide { commitment_allowed: true, .. } => m.push("[可承诺]"),
+        TaskMode::Decide {
+            commitment_allowed: true,
+            ..
+        } => m.push("[可承诺]"),
         TaskMode::Auto { .. } => m.push("[自动]"),
         _ => {}
     }
@@ -62,10 +65,20 @@ fn mermaid_text(s: &str) -> String {
 fn mermaid(bp: &Blueprint) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "flowchart TD");
-    let _ = writeln!(out, "  %% {} v{}: {}", bp.id, bp.version, mermaid_text(&bp.title));
+    let _ = writeln!(
+        out,
+        "  %% {} v{}: {}",
+        bp.id,
+        bp.version,
+        mermaid_text(&bp.title)
+    );
     let _ = writeln!(out, "  start([受理 intake])");
     for t in &bp.tasks {
-        let text = format!("{}<br/><small>{}</small>", mermaid_text(&label(t)), mermaid_text(&t.department));
+        let text = format!(
+            "{}<br/><small>{}</small>",
+            mermaid_text(&label(t)),
+            mermaid_text(&t.department)
+        );
         let shape = if t.for_each.is_some() {
             // A double-bordered box for fan-outs.
             format!("{}[[\"{text}\"]]", t.id)
@@ -86,7 +99,9 @@ fn mermaid(bp: &Blueprint) -> String {
         }
     }
     for e in bp.graph.edge_indices() {
-        let Some((a, b)) = bp.graph.edge_endpoints(e) else { continue };
+        let Some((a, b)) = bp.graph.edge_endpoints(e) else {
+            continue;
+        };
         let (a, b) = (&bp.tasks[a.index()].id, &bp.tasks[b.index()].id);
         match bp.graph[e] {
             EdgeKind::Licence => {
@@ -130,7 +145,11 @@ fn dot(bp: &Blueprint) -> String {
     let _ = writeln!(out, "  start [label=\"受理 intake\", shape=oval];");
     let _ = writeln!(out, "  done [label=\"统一出件 result\", shape=oval];");
     for t in &bp.tasks {
-        let mut attrs = vec![format!("label=\"{}\\n{}\"", dot_text(&label(t)), dot_text(&t.department))];
+        let mut attrs = vec![format!(
+            "label=\"{}\\n{}\"",
+            dot_text(&label(t)),
+            dot_text(&t.department)
+        )];
         let mut style = vec!["rounded"];
         if t.when.is_some() {
             style.push("dashed");
@@ -161,7 +180,9 @@ fn dot(bp: &Blueprint) -> String {
         }
     }
     for e in bp.graph.edge_indices() {
-        let Some((a, b)) = bp.graph.edge_endpoints(e) else { continue };
+        let Some((a, b)) = bp.graph.edge_endpoints(e) else {
+            continue;
+        };
         let (a, b) = (&bp.tasks[a.index()].id, &bp.tasks[b.index()].id);
         match bp.graph[e] {
             EdgeKind::Licence => {

@@ -22,7 +22,10 @@ fn expression(desc: &str) -> Value {
 fn object(allowed: &[&str], props: Vec<(&str, Value)>, required: &[&str]) -> Value {
     let mut map = Map::new();
     for key in allowed {
-        let v = props.iter().find(|(k, _)| k == key).map_or_else(|| json!({}), |(_, v)| v.clone());
+        let v = props
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or_else(|| json!({}), |(_, v)| v.clone());
         map.insert((*key).to_owned(), v);
     }
     json!({"type": "object", "additionalProperties": false, "properties": map, "required": required})
@@ -31,7 +34,8 @@ fn object(allowed: &[&str], props: Vec<(&str, Value)>, required: &[&str]) -> Val
 /// The schema, as a JSON value.
 pub fn schema() -> Value {
     let name = json!({"type": "string", "pattern": "^[a-z][a-z0-9_]*$"});
-    let required = json!({"description": "true, false, or an expression", "type": ["boolean", "string"]});
+    let required =
+        json!({"description": "true, false, or an expression", "type": ["boolean", "string"]});
     let form_field = object(
         keys::FORM_FIELD,
         vec![
@@ -41,10 +45,22 @@ pub fn schema() -> Value {
             ("title", json!({"type": "string"})),
             ("min", json!({"type": "number"})),
             ("max", json!({"type": "number"})),
-            ("pattern", json!({"type": "string", "description": "regular expression the text must match"})),
-            ("enum", json!({"type": "array", "description": "allowed values"})),
-            ("items", json!({"type": "object", "propertyNames": {"$ref": "#/$defs/name"}, "additionalProperties": {"$ref": "#/$defs/formField"}, "description": "fields of each element (type: list)"})),
-            ("fields", json!({"type": "object", "propertyNames": {"$ref": "#/$defs/name"}, "additionalProperties": {"$ref": "#/$defs/formField"}, "description": "fields of the object (type: object)"})),
+            (
+                "pattern",
+                json!({"type": "string", "description": "regular expression the text must match"}),
+            ),
+            (
+                "enum",
+                json!({"type": "array", "description": "allowed values"}),
+            ),
+            (
+                "items",
+                json!({"type": "object", "propertyNames": {"$ref": "#/$defs/name"}, "additionalProperties": {"$ref": "#/$defs/formField"}, "description": "fields of each element (type: list)"}),
+            ),
+            (
+                "fields",
+                json!({"type": "object", "propertyNames": {"$ref": "#/$defs/name"}, "additionalProperties": {"$ref": "#/$defs/formField"}, "description": "fields of the object (type: object)"}),
+            ),
         ],
         &["type"],
     );
@@ -53,8 +69,14 @@ pub fn schema() -> Value {
         vec![
             ("title", json!({"type": "string"})),
             ("required", required),
-            ("deferrable", duration("容缺: may arrive this long after acceptance")),
-            ("source", json!({"type": "string", "pattern": "^(applicant|shared|task\\.[a-z][a-z0-9_]*)$", "description": "applicant (uploaded, default) | shared (data sharing) | task.<id> (a licence the task produces)"})),
+            (
+                "deferrable",
+                duration("容缺: may arrive this long after acceptance"),
+            ),
+            (
+                "source",
+                json!({"type": "string", "pattern": "^(applicant|shared|task\\.[a-z][a-z0-9_]*)$", "description": "applicant (uploaded, default) | shared (data sharing) | task.<id> (a licence the task produces)"}),
+            ),
         ],
         &[],
     );
@@ -62,26 +84,69 @@ pub fn schema() -> Value {
         keys::TASK,
         vec![
             ("title", json!({"type": "string"})),
-            ("department", json!({"type": "string", "pattern": "^[a-z][a-z0-9_-]*$", "description": "department id, bound to a back office per deployment"})),
-            ("item", json!({"type": ["string", "integer"], "description": "事项编码 of the service item"})),
-            ("after", json!({"type": "array", "items": {"$ref": "#/$defs/name"}, "description": "tasks that must be settled first"})),
+            (
+                "department",
+                json!({"type": "string", "pattern": "^[a-z][a-z0-9_-]*$", "description": "department id, bound to a back office per deployment"}),
+            ),
+            (
+                "item",
+                json!({"type": ["string", "integer"], "description": "事项编码 of the service item"}),
+            ),
+            (
+                "after",
+                json!({"type": "array", "items": {"$ref": "#/$defs/name"}, "description": "tasks that must be settled first"}),
+            ),
             ("when", expression("skipped when false")),
-            ("for_each", expression("one instance per element of this list")),
-            ("as", json!({"$ref": "#/$defs/name", "description": "variable name of the element (default item)"})),
-            ("input", json!({"type": "object", "additionalProperties": {"type": "string"}, "description": "what the department receives: name -> expression"})),
-            ("materials", json!({"type": "array", "items": {"$ref": "#/$defs/name"}})),
-            ("output", json!({"type": "object", "propertyNames": {"$ref": "#/$defs/name"}, "additionalProperties": {"enum": OutputType::NAMES}})),
+            (
+                "for_each",
+                expression("one instance per element of this list"),
+            ),
+            (
+                "as",
+                json!({"$ref": "#/$defs/name", "description": "variable name of the element (default item)"}),
+            ),
+            (
+                "input",
+                json!({"type": "object", "additionalProperties": {"type": "string"}, "description": "what the department receives: name -> expression"}),
+            ),
+            (
+                "materials",
+                json!({"type": "array", "items": {"$ref": "#/$defs/name"}}),
+            ),
+            (
+                "output",
+                json!({"type": "object", "propertyNames": {"$ref": "#/$defs/name"}, "additionalProperties": {"enum": OutputType::NAMES}}),
+            ),
             ("time_limit", duration("promised limit (承诺时限)")),
             ("statutory_limit", duration("legal limit (法定时限)")),
-            ("warn", json!({"type": "string", "pattern": "^([0-9]+(wd|d|h|m|s)|[0-9]{1,2}%)$", "description": "yellow warning: a duration before due, or a percentage of the limit"})),
+            (
+                "warn",
+                json!({"type": "string", "pattern": "^([0-9]+(wd|d|h|m|s)|[0-9]{1,2}%)$", "description": "yellow warning: a duration before due, or a percentage of the limit"}),
+            ),
             ("mode", json!({"enum": ["decide", "commitment", "auto"]})),
-            ("commitment", json!({"const": "allowed", "description": "with decide: the applicant may choose 告知承诺"})),
-            ("verify_within", duration("with commitment: deadline of the verification task")),
+            (
+                "commitment",
+                json!({"const": "allowed", "description": "with decide: the applicant may choose 告知承诺"}),
+            ),
+            (
+                "verify_within",
+                duration("with commitment: deadline of the verification task"),
+            ),
             ("rule", expression("with auto: approved when true")),
-            ("retry", object(keys::RETRY, vec![
-                ("attempts", json!({"type": "integer", "minimum": 1})),
-                ("backoff", json!({"type": "string", "pattern": "^[0-9]+(h|m|s)\\.\\.[0-9]+(h|m|s)$"})),
-            ], &[])),
+            (
+                "retry",
+                object(
+                    keys::RETRY,
+                    vec![
+                        ("attempts", json!({"type": "integer", "minimum": 1})),
+                        (
+                            "backoff",
+                            json!({"type": "string", "pattern": "^[0-9]+(h|m|s)\\.\\.[0-9]+(h|m|s)$"}),
+                        ),
+                    ],
+                    &[],
+                ),
+            ),
         ],
         &["title", "department"],
     );
@@ -93,31 +158,95 @@ pub fn schema() -> Value {
             ("version", json!({"type": "integer", "minimum": 0})),
             ("title", json!({"type": "string"})),
             ("description", json!({"type": "string"})),
-            ("calendar", json!({"type": "string", "description": "working-day calendar id (default cn)"})),
+            (
+                "calendar",
+                json!({"type": "string", "description": "working-day calendar id (default cn)"}),
+            ),
             ("time_limit", duration("promised limit of the bundle")),
             ("statutory_limit", duration("legal limit of the bundle")),
-            ("form", json!({"type": "object", "propertyNames": {"$ref": "#/$defs/name"}, "additionalProperties": {"$ref": "#/$defs/formField"}})),
-            ("materials", json!({"type": "object", "propertyNames": {"$ref": "#/$defs/name"}, "additionalProperties": {"$ref": "#/$defs/material"}})),
-            ("tasks", json!({"type": "object", "minProperties": 1, "propertyNames": {"$ref": "#/$defs/name"}, "additionalProperties": {"$ref": "#/$defs/task"}})),
-            ("result", object(keys::RESULT, vec![
-                ("on_reject", json!({"enum": ["cancel_dependants", "reject_bundle"]})),
-                ("on_deferred_overdue", json!({"enum": ["terminate", "escalate"]})),
-                ("documents", json!({"type": "object", "additionalProperties": {"type": "string"}})),
-            ], &[])),
-            ("supplement", object(keys::SUPPLEMENT, vec![
-                ("respond_within", duration("the applicant's deadline; afterwards the case is abandoned")),
-                ("pause", json!({"enum": ["task", "case"]})),
-            ], &[])),
-            ("evaluation", object(keys::EVALUATION, vec![("rectify_within", duration("deadline of a rectification task"))], &[])),
-            ("offered_when", expression("when false the bundle is refused at intake")),
-            ("trigger", object(keys::TRIGGER, vec![("proposed", json!({"type": "boolean"}))], &[])),
+            (
+                "form",
+                json!({"type": "object", "propertyNames": {"$ref": "#/$defs/name"}, "additionalProperties": {"$ref": "#/$defs/formField"}}),
+            ),
+            (
+                "materials",
+                json!({"type": "object", "propertyNames": {"$ref": "#/$defs/name"}, "additionalProperties": {"$ref": "#/$defs/material"}}),
+            ),
+            (
+                "tasks",
+                json!({"type": "object", "minProperties": 1, "propertyNames": {"$ref": "#/$defs/name"}, "additionalProperties": {"$ref": "#/$defs/task"}}),
+            ),
+            (
+                "result",
+                object(
+                    keys::RESULT,
+                    vec![
+                        (
+                            "on_reject",
+                            json!({"enum": ["cancel_dependants", "reject_bundle"]}),
+                        ),
+                        (
+                            "on_deferred_overdue",
+                            json!({"enum": ["terminate", "escalate"]}),
+                        ),
+                        (
+                            "documents",
+                            json!({"type": "object", "additionalProperties": {"type": "string"}}),
+                        ),
+                    ],
+                    &[],
+                ),
+            ),
+            (
+                "supplement",
+                object(
+                    keys::SUPPLEMENT,
+                    vec![
+                        (
+                            "respond_within",
+                            duration("the applicant's deadline; afterwards the case is abandoned"),
+                        ),
+                        ("pause", json!({"enum": ["task", "case"]})),
+                    ],
+                    &[],
+                ),
+            ),
+            (
+                "evaluation",
+                object(
+                    keys::EVALUATION,
+                    vec![(
+                        "rectify_within",
+                        duration("deadline of a rectification task"),
+                    )],
+                    &[],
+                ),
+            ),
+            (
+                "offered_when",
+                expression("when false the bundle is refused at intake"),
+            ),
+            (
+                "trigger",
+                object(
+                    keys::TRIGGER,
+                    vec![("proposed", json!({"type": "boolean"}))],
+                    &[],
+                ),
+            ),
         ],
         &["yijian", "id", "version", "title", "tasks"],
     );
     let mut root = bundle;
     if let Value::Object(m) = &mut root {
-        m.insert("$schema".into(), json!("https://json-schema.org/draft/2020-12/schema"));
-        m.insert("$id".into(), json!("https://yijian.invalid/bundle.schema.json"));
+        m.insert(
+            "$schema".into(),
+            json!("https://json-schema.org/draft/2020-12/schema"),
+        );
+        m.insert(
+            "$id".into(),
+            json!("https://yijian.invalid/bundle.schema.json"),
+        );
         m.insert("title".into(), json!("yijian bundle (DSL v1)"));
         m.insert(
             "$defs".into(),
@@ -139,7 +268,10 @@ mod tests {
     use super::*;
 
     fn props(v: &Value) -> Vec<String> {
-        v["properties"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+        v["properties"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
     }
 
     #[test]

@@ -94,7 +94,11 @@ pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Node, Vec<Diagnostic>
             .with_hint("split the bundle, or move long descriptions out of it"),
         ]);
     }
-    if text.trim().is_empty() || text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+    if text.trim().is_empty()
+        || text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
         return Err(vec![empty(text)]);
     }
     let mut budget = Budget::default();
@@ -124,8 +128,12 @@ pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Node, Vec<Diagnostic>
 }
 
 fn empty(text: &str) -> Diagnostic {
-    Diagnostic::new(Code::EmptyDocument, Pos::at(text, 0, 0), "the file holds no bundle")
-        .with_hint("a bundle starts with `yijian: 1`, then `id`, `version`, `title` and `tasks`")
+    Diagnostic::new(
+        Code::EmptyDocument,
+        Pos::at(text, 0, 0),
+        "the file holds no bundle",
+    )
+    .with_hint("a bundle starts with `yijian: 1`, then `id`, `version`, `title` and `tasks`")
 }
 
 fn yaml_error(text: &str, err: &serde_saphyr::Error) -> Diagnostic {
@@ -135,17 +143,33 @@ fn yaml_error(text: &str, err: &serde_saphyr::Error) -> Diagnostic {
     let message = err.without_snippet().to_string();
     let message = message.trim().to_string();
     if let serde_saphyr::Error::Budget { .. } = err {
-        return Diagnostic::new(Code::YamlBudget, pos, format!("the YAML is too big or too deep: {message}"))
-            .with_hint("bundles need no deep nesting and few aliases; expand anchors by hand or simplify");
+        return Diagnostic::new(
+            Code::YamlBudget,
+            pos,
+            format!("the YAML is too big or too deep: {message}"),
+        )
+        .with_hint(
+            "bundles need no deep nesting and few aliases; expand anchors by hand or simplify",
+        );
     }
     if let serde_saphyr::Error::MultipleDocuments { .. } = err {
-        return Diagnostic::new(Code::MultipleDocuments, pos, "the file holds more than one YAML document")
-            .with_hint("write one bundle per file; remove the `---` separator");
+        return Diagnostic::new(
+            Code::MultipleDocuments,
+            pos,
+            "the file holds more than one YAML document",
+        )
+        .with_hint("write one bundle per file; remove the `---` separator");
     }
     let lower = message.to_lowercase();
     if lower.contains("budget") || lower.contains("alias") && lower.contains("limit") {
-        return Diagnostic::new(Code::YamlBudget, pos, format!("the YAML is too big or too deep: {message}"))
-            .with_hint("bundles need no deep nesting and few aliases; expand anchors by hand or simplify");
+        return Diagnostic::new(
+            Code::YamlBudget,
+            pos,
+            format!("the YAML is too big or too deep: {message}"),
+        )
+        .with_hint(
+            "bundles need no deep nesting and few aliases; expand anchors by hand or simplify",
+        );
     }
     let hint = if line_has_tab(text, pos.line) {
         "YAML indents with spaces only: replace the tab on this line with spaces"
@@ -210,7 +234,10 @@ struct RawKey(String);
 
 impl Raw {
     fn into_node(self, text: &str, pos: Pos) -> Node {
-        Node { kind: self.0.into_kind(text), pos }
+        Node {
+            kind: self.0.into_kind(text),
+            pos,
+        }
     }
 }
 
@@ -235,7 +262,10 @@ impl RawKind {
                 entries
                     .into_iter()
                     .map(|(k, v)| {
-                        let key = Key { name: k.value.0, pos: pos_of(text, &k.referenced) };
+                        let key = Key {
+                            name: k.value.0,
+                            pos: pos_of(text, &k.referenced),
+                        };
                         let pos = pos_of(text, &v.referenced);
                         (key, v.value.into_node(text, pos))
                     })

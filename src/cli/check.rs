@@ -37,27 +37,49 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(crate) fn run(paths: &[PathBuf], json: bool, deny_warnings: bool, calendars: Vec<String>) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(
+    paths: &[PathBuf],
+    json: bool,
+    deny_warnings: bool,
+    calendars: Vec<String>,
+) -> anyhow::Result<ExitCode> {
     let mut options = CheckOptions::default();
     if !calendars.is_empty() {
         options.calendars = calendars;
     }
     let files = bundle_files(paths)?;
     if files.is_empty() {
-        anyhow::bail!("no *.yaml or *.yml files under {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        anyhow::bail!(
+            "no *.yaml or *.yml files under {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     let (mut errors, mut warnings) = (0, 0);
     let mut results = Vec::new();
     for file in &files {
-        let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let bytes =
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
         let checked = check_bytes(&bytes, &options);
         errors += checked.count(Severity::Error);
         warnings += checked.count(Severity::Warning);
-        results.push((file.display().to_string(), String::from_utf8_lossy(&bytes).into_owned(), checked));
+        results.push((
+            file.display().to_string(),
+            String::from_utf8_lossy(&bytes).into_owned(),
+            checked,
+        ));
     }
     if json {
-        let reports: Vec<FileReport<'_>> =
-            results.iter().map(|(f, _, c)| FileReport { file: f, diagnostics: &c.diagnostics }).collect();
+        let reports: Vec<FileReport<'_>> = results
+            .iter()
+            .map(|(f, _, c)| FileReport {
+                file: f,
+                diagnostics: &c.diagnostics,
+            })
+            .collect();
         let doc = serde_json::json!({"files": reports, "errors": errors, "warnings": warnings});
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
@@ -77,7 +99,14 @@ pub(crate) fn run(paths: &[PathBuf], json: bool, deny_warnings: bool, calendars:
                 );
             }
         }
-        println!("checked {} file(s): {errors} error(s), {warnings} warning(s)", files.len());
+        println!(
+            "checked {} file(s): {errors} error(s), {warnings} warning(s)",
+            files.len()
+        );
     }
-    Ok(if errors > 0 || (deny_warnings && warnings > 0) { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if errors > 0 || (deny_warnings && warnings > 0) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

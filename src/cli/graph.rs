@@ -17,7 +17,14 @@ pub(crate) fn run(file: &Path, format: GraphFormat) -> anyhow::Result<ExitCode> 
             Ok(ExitCode::SUCCESS)
         }
         None => {
-            eprint!("{}", report::human(&name, &String::from_utf8_lossy(&bytes), &checked.diagnostics));
+            eprint!(
+                "{}",
+                report::human(
+                    &name,
+                    &String::from_utf8_lossy(&bytes),
+                    &checked.diagnostics
+                )
+            );
             eprintln!("{name}: cannot draw a bundle with errors");
             Ok(ExitCode::from(1))
         }

@@ -6,8 +6,8 @@ use super::{IdKind, Reader};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::keys;
 use crate::model::{
-    BundleDef, EvaluationDef, Located, OnDeferredOverdue, OnReject, PauseScope, ResultDef, SupplementDef,
-    TriggerDef,
+    BundleDef, EvaluationDef, Located, OnDeferredOverdue, OnReject, PauseScope, ResultDef,
+    SupplementDef, TriggerDef,
 };
 use crate::yaml::{Node, NodeKind};
 
@@ -20,39 +20,94 @@ pub(crate) fn read_bundle(r: &mut Reader, root: &Node, text: &str) -> Option<Bun
     }
     let f = r.map(root, "the bundle", keys::BUNDLE)?;
 
-    if let Some(v) = r.require(&f, "yijian", "the bundle", "add `yijian: 1` (the DSL version) as the first line") {
+    if let Some(v) = r.require(
+        &f,
+        "yijian",
+        "the bundle",
+        "add `yijian: 1` (the DSL version) as the first line",
+    ) {
         match v.kind {
             NodeKind::Int(1) => {}
             NodeKind::Int(n) => r.push(
-                Diagnostic::new(Code::UnsupportedVersion, v.pos, format!("DSL version {n} is not supported"))
-                    .with_hint("this build reads `yijian: 1`"),
+                Diagnostic::new(
+                    Code::UnsupportedVersion,
+                    v.pos,
+                    format!("DSL version {n} is not supported"),
+                )
+                .with_hint("this build reads `yijian: 1`"),
             ),
             _ => r.wrong_type(v, "`yijian`", "the number 1"),
         }
     }
     let id = r
-        .require(&f, "id", "the bundle", "add `id: my-bundle` (lowercase letters, digits and `-`)")
+        .require(
+            &f,
+            "id",
+            "the bundle",
+            "add `id: my-bundle` (lowercase letters, digits and `-`)",
+        )
         .and_then(|v| r.located_string(v, "`id`"))
         .filter(|id| r.check_id(&id.value, id.pos, "bundle id", IdKind::Bundle))
-        .unwrap_or(Located { value: String::new(), pos: root.pos });
+        .unwrap_or(Located {
+            value: String::new(),
+            pos: root.pos,
+        });
     let version = r
-        .require(&f, "version", "the bundle", "add `version: 1`; raise it for every change you deploy")
-        .and_then(|v| r.uint(v, "`version`").map(|n| Located { value: n, pos: v.pos }))
-        .unwrap_or(Located { value: 0, pos: root.pos });
+        .require(
+            &f,
+            "version",
+            "the bundle",
+            "add `version: 1`; raise it for every change you deploy",
+        )
+        .and_then(|v| {
+            r.uint(v, "`version`").map(|n| Located {
+                value: n,
+                pos: v.pos,
+            })
+        })
+        .unwrap_or(Located {
+            value: 0,
+            pos: root.pos,
+        });
     let title = r
-        .require(&f, "title", "the bundle", "add `title:` with the name applicants see, e.g. 开办餐饮店一件事")
+        .require(
+            &f,
+            "title",
+            "the bundle",
+            "add `title:` with the name applicants see, e.g. 开办餐饮店一件事",
+        )
         .and_then(|v| r.string(v, "`title`"))
         .unwrap_or_default();
-    let description = f.get("description").and_then(|v| r.string(v, "`description`"));
+    let description = f
+        .get("description")
+        .and_then(|v| r.string(v, "`description`"));
     let calendar = f
         .get("calendar")
         .and_then(|v| r.located_string(v, "`calendar`"))
-        .unwrap_or(Located { value: "cn".to_owned(), pos: root.pos });
-    let time_limit = f.get("time_limit").and_then(|v| r.duration(v, "`time_limit`"));
-    let statutory_limit = f.get("statutory_limit").and_then(|v| r.duration(v, "`statutory_limit`"));
-    let form = f.get("form").map(|v| super::form::read_fields(r, v, text, "`form`")).unwrap_or_default();
-    let materials = f.get("materials").map(|v| super::form::read_materials(r, v, text)).unwrap_or_default();
-    let tasks = match r.require(&f, "tasks", "the bundle", "add `tasks:` with at least one department task") {
+        .unwrap_or(Located {
+            value: "cn".to_owned(),
+            pos: root.pos,
+        });
+    let time_limit = f
+        .get("time_limit")
+        .and_then(|v| r.duration(v, "`time_limit`"));
+    let statutory_limit = f
+        .get("statutory_limit")
+        .and_then(|v| r.duration(v, "`statutory_limit`"));
+    let form = f
+        .get("form")
+        .map(|v| super::form::read_fields(r, v, text, "`form`"))
+        .unwrap_or_default();
+    let materials = f
+        .get("materials")
+        .map(|v| super::form::read_materials(r, v, text))
+        .unwrap_or_default();
+    let tasks = match r.require(
+        &f,
+        "tasks",
+        "the bundle",
+        "add `tasks:` with at least one department task",
+    ) {
         Some(v) => super::task::read_tasks(r, v, text),
         None => IndexMap::new(),
     };
@@ -63,11 +118,25 @@ pub(crate) fn read_bundle(r: &mut Reader, root: &Node, text: &str) -> Option<Bun
                 .with_hint("add at least one task with a `department`"),
         );
     }
-    let result = f.get("result").map(|v| read_result(r, v, text)).unwrap_or_default();
-    let supplement = f.get("supplement").map(|v| read_supplement(r, v)).unwrap_or_default();
-    let evaluation = f.get("evaluation").map(|v| read_evaluation(r, v)).unwrap_or_default();
-    let offered_when = f.get("offered_when").and_then(|v| r.expr(v, text, "`offered_when`"));
-    let trigger = f.get("trigger").map(|v| read_trigger(r, v)).unwrap_or_default();
+    let result = f
+        .get("result")
+        .map(|v| read_result(r, v, text))
+        .unwrap_or_default();
+    let supplement = f
+        .get("supplement")
+        .map(|v| read_supplement(r, v))
+        .unwrap_or_default();
+    let evaluation = f
+        .get("evaluation")
+        .map(|v| read_evaluation(r, v))
+        .unwrap_or_default();
+    let offered_when = f
+        .get("offered_when")
+        .and_then(|v| r.expr(v, text, "`offered_when`"));
+    let trigger = f
+        .get("trigger")
+        .map(|v| read_trigger(r, v))
+        .unwrap_or_default();
 
     Some(BundleDef {
         id,
@@ -98,7 +167,10 @@ fn read_result(r: &mut Reader, node: &Node, text: &str) -> ResultDef {
             .choice(
                 v,
                 "`on_reject`",
-                &[("cancel_dependants", OnReject::CancelDependants), ("reject_bundle", OnReject::RejectBundle)],
+                &[
+                    ("cancel_dependants", OnReject::CancelDependants),
+                    ("reject_bundle", OnReject::RejectBundle),
+                ],
             )
             .unwrap_or_default();
     }
@@ -107,7 +179,10 @@ fn read_result(r: &mut Reader, node: &Node, text: &str) -> ResultDef {
             .choice(
                 v,
                 "`on_deferred_overdue`",
-                &[("terminate", OnDeferredOverdue::Terminate), ("escalate", OnDeferredOverdue::Escalate)],
+                &[
+                    ("terminate", OnDeferredOverdue::Terminate),
+                    ("escalate", OnDeferredOverdue::Escalate),
+                ],
             )
             .unwrap_or_default();
     }
@@ -122,12 +197,19 @@ fn read_supplement(r: &mut Reader, node: &Node) -> SupplementDef {
     let Some(f) = r.map(node, "`supplement`", keys::SUPPLEMENT) else {
         return out;
     };
-    if let Some(d) = f.get("respond_within").and_then(|v| r.duration(v, "`respond_within`")) {
+    if let Some(d) = f
+        .get("respond_within")
+        .and_then(|v| r.duration(v, "`respond_within`"))
+    {
         out.respond_within = d.value;
     }
     if let Some(v) = f.get("pause") {
         out.pause = r
-            .choice(v, "`supplement.pause`", &[("task", PauseScope::Task), ("case", PauseScope::Case)])
+            .choice(
+                v,
+                "`supplement.pause`",
+                &[("task", PauseScope::Task), ("case", PauseScope::Case)],
+            )
             .unwrap_or_default();
     }
     out
@@ -136,7 +218,9 @@ fn read_supplement(r: &mut Reader, node: &Node) -> SupplementDef {
 fn read_evaluation(r: &mut Reader, node: &Node) -> EvaluationDef {
     let mut out = EvaluationDef::default();
     if let Some(f) = r.map(node, "`evaluation`", keys::EVALUATION)
-        && let Some(d) = f.get("rectify_within").and_then(|v| r.duration(v, "`rectify_within`"))
+        && let Some(d) = f
+            .get("rectify_within")
+            .and_then(|v| r.duration(v, "`rectify_within`"))
     {
         out.rectify_within = d.value;
     }
@@ -146,7 +230,9 @@ fn read_evaluation(r: &mut Reader, node: &Node) -> EvaluationDef {
 fn read_trigger(r: &mut Reader, node: &Node) -> TriggerDef {
     let mut out = TriggerDef::default();
     if let Some(f) = r.map(node, "`trigger`", keys::TRIGGER)
-        && let Some(b) = f.get("proposed").and_then(|v| r.boolean(v, "`trigger.proposed`"))
+        && let Some(b) = f
+            .get("proposed")
+            .and_then(|v| r.boolean(v, "`trigger.proposed`"))
     {
         out.proposed = b;
     }

@@ -1,0 +1,123 @@
+//! Commands: what someone asks of a case. The machine decides whether to accept each one
+//! and which events follow (`machine::decide`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::case::Missing;
+use crate::ids::{Actor, TaskRef};
+
+/// A material as supplied: a file the back office can fetch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaterialRef {
+    /// File name.
+    pub name: String,
+    /// SHA-256 of the content, hex.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sha256: String,
+    /// Where the back office fetches it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+}
+
+/// An application (一表申请 + 一套材料).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Submission {
+    /// Region code (区划代码) where the case is handled; empty = the deployment's root.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub region: String,
+    /// The form.
+    #[serde(default)]
+    pub form: serde_json::Map<String, serde_json::Value>,
+    /// Materials supplied, by material id.
+    #[serde(default)]
+    pub materials: BTreeMap<String, MaterialRef>,
+    /// Shared (data-sharing) materials that could not be fetched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unavailable: Vec<String>,
+    /// Tasks the applicant takes by 告知承诺 (where the bundle allows).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commitments: Vec<String>,
+}
+
+/// A command with its actor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Command {
+    /// Who asks.
+    pub actor: Actor,
+    /// What is asked.
+    pub action: Action,
+}
+
+impl Command {
+    /// A command by `actor`.
+    pub fn new(actor: Actor, action: Action) -> Command {
+        Command { actor, action }
+    }
+}
+
+/// What is asked.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Action {
+    /// Accept an application and start the case.
+    Submit(Submission),
+    /// The department approves, with the declared output.
+    Approve {
+        /// The task or instance.
+        task: TaskRef,
+        /// The output.
+        output: serde_json::Value,
+    },
+    /// The department refuses (不予许可).
+    Refuse {
+        /// The task or instance.
+        task: TaskRef,
+        /// Why (written reasons are required).
+        reason: String,
+    },
+    /// The department asks for missing materials or fields (补正).
+    RequestSupplement {
+        /// The task or instance.
+        task: TaskRef,
+        /// What is missing.
+        missing: Vec<Missing>,
+    },
+    /// The applicant supplies what was asked (or a deferred material).
+    Supply {
+        /// Form fields given or corrected.
+        form: serde_json::Map<String, serde_json::Value>,
+        /// Materials given.
+        materials: BTreeMap<String, MaterialRef>,
+    },
+    /// The applicant withdraws the whole case (`tasks: None`) or some tasks.
+    Withdraw {
+        /// Tasks to withdraw; `None` withdraws the case.
+        tasks: Option<Vec<TaskRef>>,
+        /// Why.
+        reason: String,
+    },
+    /// An operator cancels a task stuck in an incident, or a waiting retry.
+    Cancel {
+        /// The task or instance.
+        task: TaskRef,
+        /// Why.
+        reason: String,
+    },
+    /// A technical failure reaching or running the back office.
+    Fail {
+        /// The task or instance.
+        task: TaskRef,
+        /// What went wrong.
+        error: String,
+        /// Ask for a retry after this long instead of the task's backoff.
+        retry_in: Option<std::time::Duration>,
+    },
+    /// Hand a task to its department again (a retry is due, or an operator retries an incident).
+    Dispatch {
+        /// The task or instance.
+        task: TaskRef,
+    },
+}

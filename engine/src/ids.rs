@@ -1,0 +1,114 @@
+//! Identifiers: case numbers, task references and actors.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use yijian_definitions::TaskIdx;
+
+/// A case number (办件编号), unique in a deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CaseNo(Arc<str>);
+
+impl CaseNo {
+    /// Wraps a case number.
+    pub fn new(s: impl AsRef<str>) -> CaseNo {
+        CaseNo(Arc::from(s.as_ref()))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CaseNo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A unit of department work in a case: a task, or one instance of a `for_each` task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TaskRef {
+    /// The task in the blueprint.
+    pub task: TaskIdx,
+    /// The instance of a `for_each` task (0-based), `None` for the task as a whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<u32>,
+}
+
+impl TaskRef {
+    /// The task as a whole.
+    pub fn task(task: TaskIdx) -> TaskRef {
+        TaskRef {
+            task,
+            instance: None,
+        }
+    }
+
+    /// One instance of a `for_each` task.
+    pub fn instance(task: TaskIdx, instance: u32) -> TaskRef {
+        TaskRef {
+            task,
+            instance: Some(instance),
+        }
+    }
+
+    /// Parses `licence` or `partner_check[1]` against a blueprint.
+    pub fn parse(bp: &yijian_definitions::Blueprint, s: &str) -> Option<TaskRef> {
+        let s = s.trim();
+        match s.split_once('[') {
+            Some((name, rest)) => {
+                let n: u32 = rest.strip_suffix(']')?.trim().parse().ok()?;
+                Some(TaskRef::instance(bp.task_idx(name.trim())?, n))
+            }
+            None => Some(TaskRef::task(bp.task_idx(s)?)),
+        }
+    }
+
+    /// `licence` or `partner_check[1]`.
+    pub fn name(&self, bp: &yijian_definitions::Blueprint) -> String {
+        let id = bp
+            .tasks
+            .get(self.task.index())
+            .map_or("?", |t| t.id.as_str());
+        match self.instance {
+            Some(i) => format!("{id}[{i}]"),
+            None => id.to_owned(),
+        }
+    }
+}
+
+/// Who did something: every event records its actor.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Actor {
+    /// The applicant (citizen or company), e.g. through the portal.
+    Applicant,
+    /// Window staff (综合窗口), by staff or terminal id.
+    Window(String),
+    /// A department's back office, by department id.
+    Department(String),
+    /// A data-sharing system that triggers proactive cases, by source.
+    Trigger(String),
+    /// An operator handling incidents.
+    Operator(String),
+    /// The engine itself (scheduling, rules, timers).
+    Engine,
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Actor::Applicant => f.write_str("applicant"),
+            Actor::Window(id) => write!(f, "window:{id}"),
+            Actor::Department(id) => write!(f, "department:{id}"),
+            Actor::Trigger(id) => write!(f, "trigger:{id}"),
+            Actor::Operator(id) => write!(f, "operator:{id}"),
+            Actor::Engine => f.write_str("engine"),
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! The pure case machine: `decide(state, command, now) -> events` and `apply(state, event)`.
+//!
+//! No I/O, no clock reads, no randomness: the same state, command and instant always give
+//! the same events, which is what makes replay, recovery and simulation exact.
+//!
+//! `decide` works on a scratch copy of the state and applies each event to it as soon as it
+//! is produced, so the cascade it computes (a task approved → its dependants ready → a
+//! `when` false → skipped → … → the case closes) sees exactly what `apply` will produce.
+
+mod apply;
+mod schedule;
+mod submit;
+mod task;
+
+use jiff::Timestamp;
+
+use crate::case::{CaseState, Phase};
+use crate::command::{Action, Command};
+use crate::event::{Event, EventKind};
+use crate::ids::Actor;
+use crate::rejection::{Rejection, Result};
+
+pub use apply::apply;
+
+/// Decides what a command means for a case: the events to append, or why not.
+///
+/// # Errors
+/// A [`Rejection`] when the command does not fit the case; nothing changes then.
+pub fn decide(state: &CaseState, command: &Command, now: Timestamp) -> Result<Vec<Event>> {
+    let mut d = Decider {
+        state: state.clone(),
+        events: Vec::new(),
+        now,
+    };
+    match (&command.action, state.phase) {
+        (Action::Submit(s), Phase::New) => submit::submit(&mut d, &command.actor, s)?,
+        (Action::Submit(_), _) => return Err(Rejection::AlreadySubmitted),
+        (_, Phase::New) => return Err(Rejection::NoCase),
+        (_, Phase::Closed(_)) => return Err(Rejection::CaseClosed),
+        (action, Phase::Running) => task::act(&mut d, &command.actor, action)?,
+    }
+    schedule::schedule(&mut d);
+    Ok(d.events)
+}
+
+/// Replays events from an empty state.
+pub fn replay<'a>(mut state: CaseState, events: impl IntoIterator<Item = &'a Event>) -> CaseState {
+    for e in events {
+        apply(&mut state, e);
+    }
+    state
+}
+
+/// The scratch state of one decision and the events decided so far.
+pub(crate) struct Decider {
+    pub(crate) state: CaseState,
+    pub(crate) events: Vec<Event>,
+    pub(crate) now: Timestamp,
+}
+
+impl Decider {
+    /// Records an event and applies it to the scratch state.
+    pub(crate) fn emit(&mut self, actor: &Actor, reason: Option<String>, kind: EventKind) {
+        let event = Event {
+            at: self.now,
+            actor: actor.clone(),
+            reason,
+            kind,
+        };
+        apply(&mut self.state, &event);
+        self.events.push(event);
+    }
+}

@@ -1,0 +1,237 @@
+//! `apply`: an event's effect on the state. Deterministic, and never fails: events were
+//! decided against the state they are applied to.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::case::{CaseState, MaterialState, Phase, TaskState, Unit, UnitStatus};
+use crate::command::MaterialRef;
+use crate::event::{CancelCause, Event, EventKind};
+use crate::ids::TaskRef;
+use yijian_definitions::MaterialOrigin;
+
+/// Applies one event.
+pub fn apply(state: &mut CaseState, event: &Event) {
+    state.version += 1;
+    let at = event.at;
+    match &event.kind {
+        EventKind::CaseSubmitted {
+            submission,
+            deferred,
+        } => {
+            state.phase = Phase::Running;
+            state.accepted_at = Some(at);
+            state.region = Arc::from(submission.region.as_str());
+            state.form = Arc::new(submission.form.clone());
+            state.commitments = submission
+                .commitments
+                .iter()
+                .filter_map(|c| state.blueprint.task_idx(c))
+                .collect();
+            let bp = state.blueprint.clone();
+            state.materials = bp
+                .materials
+                .iter()
+                .map(|(id, spec)| {
+                    let file = submission.materials.get(id).cloned();
+                    let provided = file.is_some()
+                        || (spec.source == MaterialOrigin::Shared
+                            && !submission.unavailable.contains(id));
+                    (
+                        id.clone(),
+                        MaterialState {
+                            file,
+                            provided,
+                            deferred: deferred.contains(id),
+                        },
+                    )
+                })
+                .collect();
+        }
+        EventKind::TaskDispatched {
+            task,
+            attempt,
+            input,
+        } => {
+            if let Some(u) = state.unit_mut(*task) {
+                if u.status == UnitStatus::Incident {
+                    u.failures = 0;
+                }
+                u.status = UnitStatus::Dispatched;
+                u.attempts = *attempt;
+                u.input = Some(input.clone());
+                u.missing.clear();
+                u.retry_at = None;
+                u.dispatched_at.get_or_insert(at);
+            }
+        }
+        EventKind::TaskFannedOut { task, items } => {
+            let t = &mut state.tasks[task.task.index()];
+            t.items = Some(items.clone());
+            t.instances = Some(vec![Unit::default(); items.len()]);
+            t.unit.status = UnitStatus::Dispatched;
+            t.unit.dispatched_at = Some(at);
+        }
+        EventKind::TaskSkipped { task } => settle(state, *task, UnitStatus::Skipped, event, at),
+        EventKind::TaskApproved { task, output } => {
+            if let Some(u) = state.unit_mut(*task) {
+                u.output = Some(output.clone());
+            }
+            settle(state, *task, UnitStatus::Approved, event, at);
+            if task.instance.is_none() {
+                licences_produced(state, *task, output);
+            }
+        }
+        EventKind::TaskRejected { task } => settle(state, *task, UnitStatus::Rejected, event, at),
+        EventKind::SupplementRequested { task, missing } => {
+            if let Some(u) = state.unit_mut(*task) {
+                u.status = UnitStatus::SupplementRequested;
+                u.missing = missing.clone();
+            }
+        }
+        EventKind::Supplied { form, materials } => {
+            if !form.is_empty() {
+                let f = Arc::make_mut(&mut state.form);
+                for (k, v) in form {
+                    f.insert(k.clone(), v.clone());
+                }
+            }
+            for (k, m) in materials {
+                if let Some(s) = state.materials.get_mut(k) {
+                    s.file = Some(m.clone());
+                    s.provided = true;
+                    s.deferred = false;
+                }
+            }
+        }
+        EventKind::TaskWithdrawn { task } => {
+            state.tasks[task.task.index()].dropped = true;
+            settle(state, *task, UnitStatus::Withdrawn, event, at);
+        }
+        EventKind::TaskCancelled { task, cause } => {
+            if let CancelCause::Upstream { task: up } = cause
+                && state.tasks[up.task.index()].dropped
+            {
+                state.tasks[task.task.index()].dropped = true;
+            }
+            settle(state, *task, UnitStatus::Cancelled, event, at);
+        }
+        EventKind::TaskFailed {
+            task,
+            error,
+            retry_at,
+            ..
+        } => {
+            if let Some(u) = state.unit_mut(*task) {
+                u.failures += 1;
+                u.reason = Some(error.clone());
+                u.retry_at = *retry_at;
+                u.status = if retry_at.is_some() {
+                    UnitStatus::RetryWait
+                } else {
+                    UnitStatus::Incident
+                };
+            }
+        }
+        EventKind::CaseWithdrawn => {}
+        EventKind::CaseClosed { outcome, documents } => {
+            state.phase = Phase::Closed(*outcome);
+            state.closed_at = Some(at);
+            state.documents = documents.clone();
+        }
+    }
+}
+
+/// Makes a unit final; a whole fan-out task takes its open instances with it, and the last
+/// instance to settle settles the task (the join).
+fn settle(
+    state: &mut CaseState,
+    r: TaskRef,
+    status: UnitStatus,
+    event: &Event,
+    at: jiff::Timestamp,
+) {
+    let t = &mut state.tasks[r.task.index()];
+    match r.instance {
+        None => {
+            finish(&mut t.unit, status, event, at);
+            if let Some(list) = &mut t.instances {
+                for u in list.iter_mut().filter(|u| !u.status.is_final()) {
+                    finish(u, status, event, at);
+                }
+            }
+        }
+        Some(i) => {
+            if let Some(u) = t.instances.as_mut().and_then(|l| l.get_mut(i as usize)) {
+                finish(u, status, event, at);
+            }
+            join(t, at);
+        }
+    }
+}
+
+fn finish(u: &mut Unit, status: UnitStatus, event: &Event, at: jiff::Timestamp) {
+    u.status = status;
+    u.settled_at = Some(at);
+    u.retry_at = None;
+    u.missing.clear();
+    if event.reason.is_some() {
+        u.reason = event.reason.clone();
+    }
+}
+
+/// Settles a fan-out task once every instance is final.
+fn join(t: &mut TaskState, at: jiff::Timestamp) {
+    let Some(list) = &t.instances else { return };
+    if t.unit.status.is_final() || !list.iter().all(|u| u.status.is_final()) {
+        return;
+    }
+    let pick = |s: UnitStatus| list.iter().position(|u| u.status == s);
+    let (status, reason) = if list.iter().all(|u| u.status.lets_dependants_run()) {
+        (UnitStatus::Approved, None)
+    } else if let Some(i) = pick(UnitStatus::Rejected) {
+        (
+            UnitStatus::Rejected,
+            Some(format!(
+                "instance {i} refused: {}",
+                list[i].reason.clone().unwrap_or_default()
+            )),
+        )
+    } else if let Some(i) = pick(UnitStatus::Withdrawn) {
+        (
+            UnitStatus::Withdrawn,
+            Some(format!("instance {i} withdrawn")),
+        )
+    } else {
+        (
+            UnitStatus::Cancelled,
+            pick(UnitStatus::Cancelled).map(|i| format!("instance {i} cancelled")),
+        )
+    };
+    let outputs: Vec<Value> = list
+        .iter()
+        .map(|u| u.output.as_deref().cloned().unwrap_or(Value::Null))
+        .collect();
+    t.unit.status = status;
+    t.unit.settled_at = Some(at);
+    t.unit.reason = reason;
+    if status == UnitStatus::Approved {
+        t.unit.output = Some(Arc::new(Value::Array(outputs)));
+    }
+}
+
+/// Electronic licences the task produced become materials of the tasks that use them.
+fn licences_produced(state: &mut CaseState, r: TaskRef, output: &Value) {
+    let bp = state.blueprint.clone();
+    for (id, spec) in &bp.materials {
+        if spec.source == MaterialOrigin::Task(r.task)
+            && let Some(m) = state.materials.get_mut(id)
+        {
+            m.provided = true;
+            m.file = output
+                .get(id)
+                .and_then(|v| serde_json::from_value::<MaterialRef>(v.clone()).ok());
+        }
+    }
+}

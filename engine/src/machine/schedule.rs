@@ -1,0 +1,245 @@
+//! The cascade after every command: tasks whose upstream tasks are all final start (or are
+//! skipped or cancelled), and the case closes when nothing can progress.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use yijian_definitions::{OnReject, TaskIdx, TaskMode};
+
+use super::Decider;
+use crate::case::{Outcome, Phase, UnitStatus};
+use crate::eval;
+use crate::event::{CancelCause, EventKind};
+use crate::ids::{Actor, TaskRef};
+
+/// Starts every task that can start, then closes the case if nothing is left.
+pub(crate) fn schedule(d: &mut Decider) {
+    if d.state.phase != Phase::Running {
+        return;
+    }
+    let bp = d.state.blueprint.clone();
+    // One pass in topological order is enough: a task settled during the pass can only
+    // unblock tasks that come after it in this order.
+    for &idx in &bp.order {
+        if d.state.tasks[idx.index()].unit.status != UnitStatus::Waiting {
+            continue;
+        }
+        let spec = bp.spec(idx);
+        let mut blocked_by = None;
+        let mut all_final = true;
+        for up in &spec.upstream {
+            let s = d.state.tasks[up.index()].unit.status;
+            if !s.is_final() {
+                all_final = false;
+                break;
+            }
+            if !s.lets_dependants_run() && blocked_by.is_none() {
+                blocked_by = Some(*up);
+            }
+        }
+        if !all_final {
+            continue;
+        }
+        match blocked_by {
+            Some(up) => d.emit(
+                &Actor::Engine,
+                None,
+                EventKind::TaskCancelled {
+                    task: TaskRef::task(idx),
+                    cause: CancelCause::Upstream {
+                        task: TaskRef::task(up),
+                    },
+                },
+            ),
+            None => start_task(d, idx),
+        }
+    }
+    maybe_close(d, None);
+}
+
+/// A ready task: skipped, fanned out, decided by its rule, or dispatched.
+fn start_task(d: &mut Decider, idx: TaskIdx) {
+    let bp = d.state.blueprint.clone();
+    let spec = bp.spec(idx);
+    let r = TaskRef::task(idx);
+    if let Some(when) = &spec.when {
+        match eval::eval_bool(when, &d.state, None) {
+            Ok(true) => {}
+            Ok(false) => {
+                d.emit(
+                    &Actor::Engine,
+                    Some(format!("`when: {}` is false", when.text())),
+                    EventKind::TaskSkipped { task: r },
+                );
+                return;
+            }
+            Err(e) => return incident(d, r, format!("`when` could not be evaluated: {e}")),
+        }
+    }
+    match &spec.for_each {
+        None => start_unit(d, r, None),
+        Some(list) => match eval::eval_list(list, &d.state) {
+            Err(e) => incident(d, r, format!("`for_each` could not be evaluated: {e}")),
+            Ok(items) if items.is_empty() => d.emit(
+                &Actor::Engine,
+                Some("the `for_each` list is empty".to_owned()),
+                EventKind::TaskSkipped { task: r },
+            ),
+            Ok(items) => {
+                let n = items.len() as u32;
+                d.emit(
+                    &Actor::Engine,
+                    None,
+                    EventKind::TaskFannedOut {
+                        task: r,
+                        items: items.clone(),
+                    },
+                );
+                for i in 0..n {
+                    start_unit(d, TaskRef::instance(idx, i), Some(&items[i as usize]));
+                }
+            }
+        },
+    }
+}
+
+/// Dispatches a unit (evaluating its input), or decides it at once by its rule.
+pub(crate) fn start_unit(d: &mut Decider, r: TaskRef, element: Option<&Value>) {
+    let bp = d.state.blueprint.clone();
+    let spec = bp.spec(r.task);
+    let element = element.map(|e| (spec.as_var.as_str(), e));
+    let mut input = Map::with_capacity(spec.input.len());
+    for (name, expr) in &spec.input {
+        match eval::eval_json(expr, &d.state, element) {
+            Ok(v) => {
+                input.insert(name.clone(), v);
+            }
+            Err(e) => return incident(d, r, format!("input `{name}` could not be evaluated: {e}")),
+        }
+    }
+    if let TaskMode::Auto { rule } = &spec.mode {
+        match eval::eval_bool(rule, &d.state, element) {
+            Ok(true) => d.emit(
+                &Actor::Engine,
+                Some(format!("rule `{}` holds", rule.text())),
+                EventKind::TaskApproved {
+                    task: r,
+                    output: Arc::new(Value::Object(Map::new())),
+                },
+            ),
+            Ok(false) => {
+                d.emit(
+                    &Actor::Engine,
+                    Some(format!("rule `{}` does not hold", rule.text())),
+                    EventKind::TaskRejected { task: r },
+                );
+                on_rejected(d, r);
+            }
+            Err(e) => incident(d, r, format!("rule could not be evaluated: {e}")),
+        }
+        return;
+    }
+    let attempt = d.state.unit(r).map_or(0, |u| u.attempts) + 1;
+    d.emit(
+        &Actor::Engine,
+        None,
+        EventKind::TaskDispatched {
+            task: r,
+            attempt,
+            input: Arc::new(Value::Object(input)),
+        },
+    );
+}
+
+/// An evaluation error is not a decision: the task waits for an operator.
+fn incident(d: &mut Decider, r: TaskRef, error: String) {
+    let attempt = d.state.unit(r).map_or(0, |u| u.attempts);
+    d.emit(
+        &Actor::Engine,
+        None,
+        EventKind::TaskFailed {
+            task: r,
+            attempt,
+            error,
+            retry_at: None,
+        },
+    );
+}
+
+/// After a refusal: an all-or-nothing bundle cancels every other open or waiting task.
+pub(crate) fn on_rejected(d: &mut Decider, refused: TaskRef) {
+    if d.state.blueprint.on_reject != OnReject::RejectBundle {
+        return;
+    }
+    let open: Vec<TaskRef> = d
+        .state
+        .tasks
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !t.unit.status.is_final())
+        .map(|(i, _)| TaskRef::task(TaskIdx(i as u32)))
+        .collect();
+    for r in open {
+        d.emit(
+            &Actor::Engine,
+            None,
+            EventKind::TaskCancelled {
+                task: r,
+                cause: CancelCause::BundleRefused { task: refused },
+            },
+        );
+    }
+}
+
+/// Closes the case when every task is final; `forced` closes it with that outcome.
+pub(crate) fn maybe_close(d: &mut Decider, forced: Option<Outcome>) {
+    if d.state.phase != Phase::Running {
+        return;
+    }
+    if forced.is_none() && !d.state.tasks.iter().all(|t| t.unit.status.is_final()) {
+        return;
+    }
+    let outcome = forced.unwrap_or_else(|| outcome(d));
+    let bp = d.state.blueprint.clone();
+    let mut documents = Map::new();
+    for (name, expr) in &bp.documents {
+        // A document whose task did not deliver is simply absent.
+        if let Ok(v) = eval::eval_json(expr, &d.state, None)
+            && !v.is_null()
+        {
+            documents.insert(name.clone(), v);
+        }
+    }
+    d.emit(
+        &Actor::Engine,
+        None,
+        EventKind::CaseClosed {
+            outcome,
+            documents: Arc::new(documents),
+        },
+    );
+}
+
+fn outcome(d: &Decider) -> Outcome {
+    let considered: Vec<UnitStatus> = d
+        .state
+        .tasks
+        .iter()
+        .filter(|t| !t.dropped)
+        .map(|t| t.unit.status)
+        .collect();
+    if considered.is_empty() {
+        return Outcome::Withdrawn;
+    }
+    let any = |s: UnitStatus| considered.contains(&s);
+    if d.state.blueprint.on_reject == OnReject::RejectBundle && any(UnitStatus::Rejected) {
+        return Outcome::Refused;
+    }
+    if considered.iter().all(|s| s.lets_dependants_run()) {
+        return Outcome::Completed;
+    }
+    if any(UnitStatus::Approved) {
+        return Outcome::PartiallyCompleted;
+    }
+    Outcome::Refused
+}

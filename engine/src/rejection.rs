@@ -1,0 +1,119 @@
+//! Rejections: a command the machine refuses. A value, not a failure: nothing changes.
+
+use serde::Serialize;
+
+use crate::case::UnitStatus;
+
+/// One problem with submitted data, located by a path such as `form.partners[1].id_no`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Where: `form.shop_name`, `materials.lease`, `output.licence_no`.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl Problem {
+    /// A problem at `path`.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Problem {
+        Problem {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Why a command was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Rejection {
+    /// The form or materials do not fit the bundle; every problem at once (一次性告知).
+    #[error("the application has {} problem(s): {}", problems.len(), list(problems))]
+    InvalidSubmission {
+        /// Every problem.
+        problems: Vec<Problem>,
+    },
+    /// The bundle's `offered_when` is false for this form.
+    #[error("this bundle is not offered for this application: {reason}")]
+    NotOffered {
+        /// The condition that failed, for the applicant to be routed to single items.
+        reason: String,
+    },
+    /// The case already exists (submit twice).
+    #[error("the case has already been submitted")]
+    AlreadySubmitted,
+    /// The case is closed.
+    #[error("the case is closed")]
+    CaseClosed,
+    /// The case has not been submitted.
+    #[error("the case does not exist")]
+    NoCase,
+    /// No such task in the bundle (or no such instance).
+    #[error("no task `{task}` in this case")]
+    UnknownTask {
+        /// The name given.
+        task: String,
+    },
+    /// The task is not in a state that allows this command.
+    #[error("task `{task}` is {status}; it cannot be {action}")]
+    TaskNotOpen {
+        /// The task.
+        task: String,
+        /// Its status.
+        status: UnitStatus,
+        /// What was attempted.
+        action: &'static str,
+    },
+    /// A department acting on another department's task.
+    #[error("task `{task}` belongs to department `{department}`")]
+    WrongDepartment {
+        /// The task.
+        task: String,
+        /// Its department.
+        department: String,
+    },
+    /// A `for_each` task is decided per instance.
+    #[error("task `{task}` runs once per element; name an instance such as `{task}[0]`")]
+    InstanceRequired {
+        /// The task.
+        task: String,
+    },
+    /// The output does not match the task's `output` declaration.
+    #[error(
+        "the output of `{task}` does not match its declaration: {}",
+        list(problems)
+    )]
+    InvalidOutput {
+        /// The task.
+        task: String,
+        /// Every problem.
+        problems: Vec<Problem>,
+    },
+    /// A refusal, withdrawal or cancellation needs a reason.
+    #[error("a reason is required")]
+    ReasonRequired,
+    /// A supplement request must say what is missing.
+    #[error("a supplement request must list what is missing")]
+    NothingMissing,
+    /// Nothing to supply: no open supplement request and no deferred material.
+    #[error("nothing is waiting for the applicant to supply")]
+    NothingToSupply,
+    /// Supplied data does not fit the bundle.
+    #[error("the supplied data has {} problem(s): {}", problems.len(), list(problems))]
+    InvalidSupply {
+        /// Every problem.
+        problems: Vec<Problem>,
+    },
+}
+
+fn list(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("{}: {}", p.path, p.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `Result` with a [`Rejection`].
+pub type Result<T, E = Rejection> = std::result::Result<T, E>;

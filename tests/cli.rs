@@ -1,0 +1,76 @@
+//! The `yijian` command, run as a process.
+
+use std::process::Command;
+
+fn yijian(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_yijian"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run yijian");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_passes_the_catalog() {
+    let (code, out, _) = yijian(&["check", "definitions/catalog"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 error(s)"), "{out}");
+}
+
+#[test]
+fn check_fails_with_exit_1_and_points_at_the_problem() {
+    let dir = std::env::temp_dir().join(format!("yijian-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.yaml");
+    std::fs::write(
+        &file,
+        "yijian: 1\nid: bad\nversion: 1\ntitle: t\ntime_limit: 1wd\ntasks:\n  a: {title: A, deparment: market}\n",
+    )
+    .unwrap();
+    let (code, out, _) = yijian(&["check", file.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("YJ102"), "{out}");
+    assert!(out.contains("did you mean `department`?"), "{out}");
+    let (code, json, _) = yijian(&["check", "--format", "json", file.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let d = &doc["files"][0]["diagnostics"];
+    assert!(
+        d.as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["code"] == "YJ102" && d["line"] == 7 && d["column"] == 17),
+        "{d}"
+    );
+}
+
+#[test]
+fn graph_prints_a_mermaid_flowchart() {
+    let (code, out, err) = yijian(&[
+        "graph",
+        "definitions/catalog/open-restaurant.yaml",
+        "--format",
+        "mermaid",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("flowchart TD"));
+    assert!(out.contains("-->"));
+}
+
+#[test]
+fn schema_is_the_committed_file() {
+    let (code, out, _) = yijian(&["schema"]);
+    assert_eq!(code, 0);
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/definitions/bundle.schema.json"
+    ))
+    .unwrap();
+    assert_eq!(out, committed);
+}
