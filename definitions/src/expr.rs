@@ -7,15 +7,74 @@ use std::sync::Arc;
 use cel::common::ast::{EntryExpr, Expr as Ast, IdedExpr, LiteralValue};
 
 /// A compiled CEL expression, cheap to clone and share between cases.
+///
+/// Most expressions in bundles are plain paths such as `form.shop_name` or
+/// `tasks.licence.output.uscc` (data mapping). Those are recognised without running the
+/// CEL parser and evaluated by a direct lookup; everything else is a compiled CEL program.
 #[derive(Clone)]
 pub struct Expr {
     text: Arc<str>,
-    program: Arc<cel::Program>,
+    kind: ExprKind,
+}
+
+#[derive(Clone)]
+enum ExprKind {
+    /// `a.b.c`: the segments.
+    Path(Arc<[String]>),
+    /// Anything else.
+    Program(Arc<cel::Program>),
+}
+
+/// Is `text` a plain selection path (`a.b.c`, identifiers only)?
+fn simple_path(text: &str) -> Option<Vec<String>> {
+    let t = text.trim();
+    let ident = |s: &str| {
+        let mut c = s.chars();
+        c.next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && c.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    let segs: Vec<&str> = t.split('.').collect();
+    // CEL keywords and literals are not variables.
+    const RESERVED: &[&str] = &[
+        "true",
+        "false",
+        "null",
+        "in",
+        "as",
+        "break",
+        "const",
+        "continue",
+        "else",
+        "for",
+        "function",
+        "if",
+        "import",
+        "let",
+        "loop",
+        "package",
+        "namespace",
+        "return",
+        "var",
+        "void",
+        "while",
+    ];
+    if segs.iter().all(|s| ident(s)) && !RESERVED.contains(&segs[0]) {
+        Some(segs.into_iter().map(str::to_owned).collect())
+    } else {
+        None
+    }
 }
 
 impl Expr {
     /// Compiles `text`.
     pub fn compile(text: &str) -> Result<Expr, ExprError> {
+        if let Some(segs) = simple_path(text) {
+            return Ok(Expr {
+                text: Arc::from(text),
+                kind: ExprKind::Path(segs.into()),
+            });
+        }
         let program = cel::Program::compile(text).map_err(|e| {
             let first = e.errors.first();
             ExprError {
@@ -26,7 +85,7 @@ impl Expr {
         })?;
         Ok(Expr {
             text: Arc::from(text),
-            program: Arc::new(program),
+            kind: ExprKind::Program(Arc::new(program)),
         })
     }
 
@@ -35,21 +94,55 @@ impl Expr {
         &self.text
     }
 
-    /// The compiled program.
-    pub fn program(&self) -> &cel::Program {
-        &self.program
+    /// The segments when the expression is a plain path (`form.shop_name`).
+    pub fn as_path(&self) -> Option<&[String]> {
+        match &self.kind {
+            ExprKind::Path(p) => Some(p),
+            ExprKind::Program(_) => None,
+        }
+    }
+
+    /// The compiled CEL program, for expressions that are not plain paths.
+    pub fn program(&self) -> Option<&cel::Program> {
+        match &self.kind {
+            ExprKind::Path(_) => None,
+            ExprKind::Program(p) => Some(p),
+        }
+    }
+
+    /// The variables the expression reads (the first segment of each path).
+    pub fn variables(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .paths()
+            .into_iter()
+            .map(|p| p.segments[0].clone())
+            .collect();
+        v.dedup();
+        v
     }
 
     /// Every variable path the expression reads, e.g. `tasks.licence.output.uscc`.
     pub(crate) fn paths(&self) -> Vec<Path> {
-        let mut out = Vec::new();
-        walk(
-            self.program.expression(),
-            &mut Vec::new(),
-            &mut out,
-            &self.program,
-        );
-        out
+        match &self.kind {
+            ExprKind::Path(segs) => {
+                let mut offsets = Vec::with_capacity(segs.len());
+                let lead = self.text.len() - self.text.trim_start().len();
+                let mut at = lead;
+                for s in segs.iter() {
+                    offsets.push(at);
+                    at += s.chars().count() + 1;
+                }
+                vec![Path {
+                    segments: segs.to_vec(),
+                    offsets,
+                }]
+            }
+            ExprKind::Program(program) => {
+                let mut out = Vec::new();
+                walk(program.expression(), &mut Vec::new(), &mut out, program);
+                out
+            }
+        }
     }
 }
 
@@ -226,6 +319,15 @@ mod tests {
         let e = Expr::compile("1 + tasks.licence.output.uscc").unwrap();
         let p = &e.paths()[0];
         assert_eq!(p.offsets, vec![4, 10, 18, 25]);
+    }
+
+    #[test]
+    fn plain_paths_skip_the_parser() {
+        let e = Expr::compile("tasks.licence.output.uscc").unwrap();
+        assert!(e.program().is_none());
+        assert_eq!(e.paths()[0].offsets, vec![0, 6, 14, 21]);
+        assert!(Expr::compile("true").unwrap().program().is_some());
+        assert!(Expr::compile("form.a > 1").unwrap().program().is_some());
     }
 
     #[test]

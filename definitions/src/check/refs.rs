@@ -47,6 +47,8 @@ struct Ctx<'a> {
     index: &'a IndexMap<&'a str, u32>,
     diags: &'a mut Vec<Diagnostic>,
     compiled: Compiled,
+    /// Compiled expressions by text: designers repeat `form.x` a lot.
+    cache: HashMap<String, Expr>,
 }
 
 pub(crate) fn check_all(
@@ -63,6 +65,7 @@ pub(crate) fn check_all(
         index,
         diags,
         compiled: Compiled::default(),
+        cache: HashMap::new(),
     };
     if let Some(e) = &def.offered_when {
         cx.expr(e, Scope::Intake("`offered_when` is evaluated at intake"));
@@ -132,8 +135,8 @@ pub(crate) fn check_all(
 
 fn is_constant_false(x: &Expr) -> bool {
     matches!(
-        x.program().execute(&cel::Context::default()),
-        Ok(cel::Value::Bool(false))
+        x.program().map(|p| p.execute(&cel::Context::default())),
+        Some(Ok(cel::Value::Bool(false)))
     )
 }
 
@@ -151,7 +154,14 @@ impl<'a> Ctx<'a> {
     }
 
     fn expr(&mut self, src: &ExprSource, scope: Scope<'a>) -> Option<Expr> {
-        let x = compile_expr(src, self.text, self.diags)?;
+        let x = match self.cache.get(&src.text) {
+            Some(x) => x.clone(),
+            None => {
+                let x = compile_expr(src, self.text, self.diags)?;
+                self.cache.insert(src.text.clone(), x.clone());
+                x
+            }
+        };
         for path in x.paths() {
             self.path(src, &path, scope);
         }
