@@ -281,7 +281,7 @@ fn analyse(
     }
 
     for (id, task) in &def.tasks {
-        if task.time_limit.is_none() && def.time_limit.is_none() && task.mode.value != Mode::Auto {
+        if task.time_limit.is_none() && !def.time_limit_written && task.mode.value != Mode::Auto {
             diags.push(
                 Diagnostic::new(Code::NoTimeLimit, task.pos, format!("task `{id}` has no time limit, and the bundle has none either"))
                     .with_hint("add `time_limit: 3wd` (its promised limit) to the task, or a `time_limit` to the bundle; no wait may be unbounded"),

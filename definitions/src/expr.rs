@@ -80,7 +80,8 @@ impl Expr {
             ExprError {
                 message: first.map_or_else(|| e.to_string(), |x| x.msg.clone()),
                 line: first.map_or(1, |x| x.pos.0.max(1) as usize),
-                column: first.map_or(0, |x| x.pos.1.max(0) as usize),
+                // cel reports 1-based columns.
+                column: first.map_or(0, |x| (x.pos.1.max(1) - 1) as usize),
             }
         })?;
         Ok(Expr {
@@ -166,7 +167,7 @@ pub struct ExprError {
     pub message: String,
     /// 1-based line inside the expression.
     pub line: usize,
-    /// 0-based column inside the expression line.
+    /// 0-based column (in characters) inside the expression line.
     pub column: usize,
 }
 

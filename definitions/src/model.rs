@@ -45,6 +45,9 @@ pub struct BundleDef {
     pub calendar: Located<String>,
     /// Promised limit of the whole bundle (承诺时限).
     pub time_limit: Option<Located<Duration>>,
+    /// Whether `time_limit` was written at all (even if it did not parse), so a malformed
+    /// limit is reported once, not again as "no time limit" on every task.
+    pub time_limit_written: bool,
     /// Legal limit of the whole bundle (法定时限).
     pub statutory_limit: Option<Located<Duration>>,
     /// The one form (一表申请).

@@ -161,7 +161,10 @@ fn yaml_error(text: &str, err: &serde_saphyr::Error) -> Diagnostic {
         .with_hint("write one bundle per file; remove the `---` separator");
     }
     let lower = message.to_lowercase();
-    if lower.contains("budget") || lower.contains("alias") && lower.contains("limit") {
+    if lower.contains("budget")
+        || lower.contains("recursion limit")
+        || lower.contains("alias") && lower.contains("limit")
+    {
         return Diagnostic::new(
             Code::YamlBudget,
             pos,
@@ -170,6 +173,20 @@ fn yaml_error(text: &str, err: &serde_saphyr::Error) -> Diagnostic {
         .with_hint(
             "bundles need no deep nesting and few aliases; expand anchors by hand or simplify",
         );
+    }
+    if lower.contains("tab") {
+        // The scanner reports where it was when it met the tab: the tab is on that line, or
+        // (after a plain scalar) at the start of a following line.
+        let off = pos.offset.min(text.len());
+        let line_start = text[..off].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[off..].find('\n').map_or(text.len(), |i| off + i);
+        let tab = text[line_start..line_end]
+            .find('\t')
+            .map(|i| line_start + i)
+            .or_else(|| text[off..].find('\t').map(|i| off + i));
+        let at = tab.map_or(pos, |off| Pos::at(text, off, 1));
+        return Diagnostic::new(Code::YamlSyntax, at, format!("invalid YAML: {message}"))
+            .with_hint("YAML indents with spaces only: replace the tab with spaces");
     }
     let hint = if line_has_tab(text, pos.line) {
         "YAML indents with spaces only: replace the tab on this line with spaces"

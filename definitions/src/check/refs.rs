@@ -406,7 +406,10 @@ impl<'a> Ctx<'a> {
                 );
                 return;
             }
-            Scope::Task { idx, .. } if !self.graph.is_upstream(t, idx) => {
+            // With a cycle there is no order to judge by; the cycle itself is reported.
+            Scope::Task { idx, .. }
+                if !self.graph.order.is_empty() && !self.graph.is_upstream(t, idx) =>
+            {
                 let here = self.index.get_index(idx as usize).map_or("?", |(k, _)| *k);
                 self.diags.push(
                     Diagnostic::new(Code::NotUpstream, self.place(src, path, 1), format!("task `{here}` reads task `{name}`, which is not upstream of it: its data might not exist yet"))

@@ -88,6 +88,7 @@ pub(crate) fn read_bundle(r: &mut Reader, root: &Node, text: &str) -> Option<Bun
             value: "cn".to_owned(),
             pos: root.pos,
         });
+    let time_limit_written = f.get("time_limit").is_some();
     let time_limit = f
         .get("time_limit")
         .and_then(|v| r.duration(v, "`time_limit`"));
@@ -111,10 +112,13 @@ pub(crate) fn read_bundle(r: &mut Reader, root: &Node, text: &str) -> Option<Bun
         Some(v) => super::task::read_tasks(r, v, text),
         None => IndexMap::new(),
     };
-    if tasks.is_empty() && f.get("tasks").is_some() {
-        let pos = f.get("tasks").map_or(root.pos, |n| n.pos);
+    // A `tasks` that is not a map was already reported as the wrong type.
+    if let Some(node) = f.get("tasks")
+        && tasks.is_empty()
+        && matches!(node.kind, NodeKind::Map(_) | NodeKind::Null)
+    {
         r.push(
-            Diagnostic::new(Code::NoTasks, pos, "the bundle has no tasks")
+            Diagnostic::new(Code::NoTasks, node.pos, "the bundle has no tasks")
                 .with_hint("add at least one task with a `department`"),
         );
     }
@@ -145,6 +149,7 @@ pub(crate) fn read_bundle(r: &mut Reader, root: &Node, text: &str) -> Option<Bun
         description,
         calendar,
         time_limit,
+        time_limit_written,
         statutory_limit,
         form,
         materials,
