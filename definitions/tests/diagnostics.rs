@@ -234,6 +234,39 @@ fn every_code_has_a_case() {
     );
 }
 
+/// Every code has its page, `docs/errors/<CODE>.md`, and a row in the DSL reference.
+#[test]
+fn every_code_is_documented() {
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
+    let reference = std::fs::read_to_string(docs.join("dsl.md")).expect("docs/dsl.md exists");
+    for code in Code::ALL {
+        let page = docs.join(format!("errors/{code}.md"));
+        let text = std::fs::read_to_string(&page)
+            .unwrap_or_else(|e| panic!("{}: {e}; write the page", page.display()));
+        let title = format!("# {code} {}\n", code.name());
+        assert!(
+            text.starts_with(&title),
+            "{}: start with `{title}`",
+            page.display()
+        );
+        let severity = format!("**Severity: {}.**", code.severity());
+        assert!(
+            text.contains(&severity),
+            "{}: state `{severity}`",
+            page.display()
+        );
+        let row = format!(
+            "| [{code}](errors/{code}.md) | `{}` | {} |",
+            code.name(),
+            code.severity()
+        );
+        assert!(
+            reference.contains(&row),
+            "docs/dsl.md: add the row `{row} … |`"
+        );
+    }
+}
+
 /// Runs every file, bug cases included: nothing panics, every finding displays, and errors
 /// and blueprints exclude each other.
 #[test]
