@@ -218,6 +218,7 @@ fn analyse(
         for a in &task.after {
             match index.get(a.value.as_str()) {
                 Some(&j) => edges.push((j, i as u32, EdgeKind::After)),
+                None if def.broken.tasks.contains(&a.value) => {}
                 None => diags.push(
                     Diagnostic::new(
                         Code::UnknownTask,
@@ -236,6 +237,7 @@ fn analyse(
         }
         for m in &task.materials {
             match def.materials.get(&m.value) {
+                None if def.broken.materials.contains(&m.value) => {}
                 None => diags.push(
                     Diagnostic::new(Code::UnknownMaterial, m.pos, format!("task `{id}` uses material `{}`, which is not declared under `materials`", m.value))
                         .with_hint(hint_or(suggestion(&m.value, def.materials.keys().map(String::as_str)), "declare it under `materials`, or fix the spelling")),
@@ -254,12 +256,14 @@ fn analyse(
     for (mid, mat) in &def.materials {
         if let MaterialSource::Task(src) = &mat.source {
             match def.tasks.get(&src.value) {
+                None if def.broken.tasks.contains(&src.value) => {}
                 None => diags.push(
                     Diagnostic::new(Code::UnknownTask, src.pos, format!("material `{mid}` comes from task `{}`, which is not a task of this bundle", src.value))
                         .with_hint(hint_or(suggestion(&src.value, index.keys().copied()), "write `source: task.<task id>`")),
                 ),
                 Some(t) => match t.output.get(mid) {
                     Some(ty) if ty.value == crate::model::OutputType::Licence => {}
+                    _ if def.broken.output(&src.value, mid) => {}
                     _ => diags.push(
                         Diagnostic::new(Code::UndeclaredLicence, src.pos, format!("material `{mid}` comes from task `{}`, but that task does not declare `{mid}: licence` in its `output`", src.value))
                             .with_hint(format!("add `{mid}: licence` to the `output` of task `{}`", src.value)),

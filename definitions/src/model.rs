@@ -30,6 +30,29 @@ pub struct ExprSource {
     pub exact: bool,
 }
 
+/// Names that were declared but could not be read (a bad id, a bad type, a list where a
+/// map belongs). The mistake is reported where it is; references to these names are not
+/// reported a second time as unknown.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Broken {
+    /// Form fields.
+    pub form: std::collections::HashSet<String>,
+    /// Materials.
+    pub materials: std::collections::HashSet<String>,
+    /// Tasks.
+    pub tasks: std::collections::HashSet<String>,
+    /// Output fields as (task, field); field `*` when the whole `output` could not be read.
+    pub outputs: std::collections::HashSet<(String, String)>,
+}
+
+impl Broken {
+    /// Was output `field` of `task` declared with a mistake?
+    pub fn output(&self, task: &str, field: &str) -> bool {
+        self.outputs.contains(&(task.to_owned(), field.to_owned()))
+            || self.outputs.contains(&(task.to_owned(), "*".to_owned()))
+    }
+}
+
 /// A bundle ("一件事") definition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BundleDef {
@@ -66,6 +89,8 @@ pub struct BundleDef {
     pub offered_when: Option<ExprSource>,
     /// Proactive (免申即享) settings.
     pub trigger: TriggerDef,
+    /// Names declared with a mistake.
+    pub broken: Broken,
 }
 
 /// The type of a form field.

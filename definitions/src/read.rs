@@ -11,7 +11,7 @@ use indexmap::IndexMap;
 
 use crate::diagnostic::{Code, Diagnostic, Pos, suggestion};
 use crate::duration::Duration;
-use crate::model::{ExprSource, Located, Required};
+use crate::model::{Broken, ExprSource, Located, Required};
 use crate::yaml::{Key, Node, NodeKind};
 
 pub(crate) use bundle::read_bundle;
@@ -82,6 +82,9 @@ impl<'n> Fields<'n> {
 /// Collects diagnostics while reading.
 pub(crate) struct Reader {
     pub(crate) diags: Vec<Diagnostic>,
+    /// Names declared with a mistake (already reported): references to them are not
+    /// reported again as unknown.
+    pub(crate) broken: Broken,
     text_len: usize,
 }
 
@@ -89,6 +92,7 @@ impl Reader {
     pub(crate) fn new(text: &str) -> Reader {
         Reader {
             diags: Vec::new(),
+            broken: Broken::default(),
             text_len: text.len(),
         }
     }

@@ -94,7 +94,7 @@ pub fn schema() -> Value {
             ),
             (
                 "after",
-                json!({"type": "array", "items": {"$ref": "#/$defs/name"}, "description": "tasks that must be settled first"}),
+                json!({"description": "tasks that must be settled first", "oneOf": [{"$ref": "#/$defs/name"}, {"type": "array", "items": {"$ref": "#/$defs/name"}}]}),
             ),
             ("when", expression("skipped when false")),
             (
@@ -107,11 +107,11 @@ pub fn schema() -> Value {
             ),
             (
                 "input",
-                json!({"type": "object", "additionalProperties": {"type": "string"}, "description": "what the department receives: name -> expression"}),
+                json!({"type": "object", "additionalProperties": {"type": ["string", "boolean", "number"]}, "description": "what the department receives: name -> expression"}),
             ),
             (
                 "materials",
-                json!({"type": "array", "items": {"$ref": "#/$defs/name"}}),
+                json!({"oneOf": [{"$ref": "#/$defs/name"}, {"type": "array", "items": {"$ref": "#/$defs/name"}}]}),
             ),
             (
                 "output",
@@ -121,12 +121,12 @@ pub fn schema() -> Value {
             ("statutory_limit", duration("legal limit (法定时限)")),
             (
                 "warn",
-                json!({"type": "string", "pattern": "^([0-9]+(wd|d|h|m|s)|[0-9]{1,2}%)$", "description": "yellow warning: a duration before due, or a percentage of the limit"}),
+                json!({"type": "string", "pattern": "^([0-9]+(wd|d|h|m|s)|[1-9][0-9]?%)$", "description": "yellow warning: a duration before due, or a percentage of the limit"}),
             ),
             ("mode", json!({"enum": ["decide", "commitment", "auto"]})),
             (
                 "commitment",
-                json!({"const": "allowed", "description": "with decide: the applicant may choose 告知承诺"}),
+                json!({"enum": ["allowed", false], "description": "with decide: the applicant may choose 告知承诺"}),
             ),
             (
                 "verify_within",
@@ -191,7 +191,7 @@ pub fn schema() -> Value {
                         ),
                         (
                             "documents",
-                            json!({"type": "object", "additionalProperties": {"type": "string"}}),
+                            json!({"type": "object", "additionalProperties": {"type": ["string", "boolean", "number"]}}),
                         ),
                     ],
                     &[],

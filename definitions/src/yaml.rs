@@ -140,13 +140,12 @@ fn yaml_error(text: &str, err: &serde_saphyr::Error) -> Diagnostic {
     let pos = err
         .location()
         .map_or_else(|| Pos::at(text, 0, 0), |l| pos_of(text, &l));
-    let message = err.without_snippet().to_string();
-    let message = message.trim().to_string();
-    if let serde_saphyr::Error::Budget { .. } = err {
+    let message = strip_location(err.without_snippet().to_string().trim());
+    if let serde_saphyr::Error::Budget { breach, .. } = err {
         return Diagnostic::new(
             Code::YamlBudget,
             pos,
-            format!("the YAML is too big or too deep: {message}"),
+            format!("the YAML is too big or too deep: {}", budget_text(breach)),
         )
         .with_hint(
             "bundles need no deep nesting and few aliases; expand anchors by hand or simplify",
@@ -168,7 +167,13 @@ fn yaml_error(text: &str, err: &serde_saphyr::Error) -> Diagnostic {
         return Diagnostic::new(
             Code::YamlBudget,
             pos,
-            format!("the YAML is too big or too deep: {message}"),
+            format!(
+                "the YAML is too big or too deep: {}",
+                match lower.find("budget breached:") {
+                    Some(k) => budget_kind_text(&message[k + "budget breached:".len()..]),
+                    None => message.clone(),
+                }
+            ),
         )
         .with_hint(
             "bundles need no deep nesting and few aliases; expand anchors by hand or simplify",
@@ -194,6 +199,41 @@ fn yaml_error(text: &str, err: &serde_saphyr::Error) -> Diagnostic {
         "check the indentation, colons and quotes on this line and the line before"
     };
     Diagnostic::new(Code::YamlSyntax, pos, format!("invalid YAML: {message}")).with_hint(hint)
+}
+
+/// The parser's message without its own "at line L, column C": the finding has its place.
+fn strip_location(message: &str) -> String {
+    let lower = message.to_lowercase();
+    match lower.rfind(" at line ") {
+        Some(i) if lower[i..].contains("column") => message[..i].trim_end().to_owned(),
+        _ => message.to_owned(),
+    }
+}
+
+/// A budget breach in words.
+fn budget_text(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    budget_kind_text(&format!("{breach:?}"))
+}
+
+/// `Nodes { nodes: 400001 }` (a breach as serde-saphyr prints it) in words.
+fn budget_kind_text(debug: &str) -> String {
+    let kind = debug
+        .trim()
+        .split([' ', '{', '('])
+        .next()
+        .unwrap_or_default();
+    let what = match kind {
+        "Events" => "too many YAML events",
+        "Aliases" => "too many aliases (`*name`)",
+        "Anchors" => "too many anchors (`&name`)",
+        "Depth" => "nesting too deep",
+        "Documents" => "too many documents",
+        "Nodes" => "too many nodes (alias expansion counts each copy)",
+        "ScalarBytes" => "too much text in values",
+        "CommentBytes" => "too much text in comments",
+        _ => "an input limit was exceeded",
+    };
+    what.to_owned()
 }
 
 fn line_has_tab(text: &str, line: u32) -> bool {

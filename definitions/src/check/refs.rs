@@ -245,10 +245,27 @@ impl<'a> Ctx<'a> {
     fn path(&mut self, src: &ExprSource, path: &Path, scope: Scope<'a>) {
         let def = self.def;
         let seg = &path.segments;
+        if let Scope::Intake(why) = scope
+            && matches!(seg[0].as_str(), "materials" | "case")
+        {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::NotUpstream,
+                    self.place(src, path, 0),
+                    format!(
+                        "`{}` reads `{}`, but {why}, where only the form is known",
+                        src.text, seg[0]
+                    ),
+                )
+                .with_hint("decide from `form` fields here"),
+            );
+            return;
+        }
         match seg[0].as_str() {
             "form" => {
                 let Some(name) = seg.get(1) else { return };
                 match def.form.get(name) {
+                    None if def.broken.form.contains(name) => {}
                     None => self.unknown(
                         src,
                         path,
@@ -262,7 +279,8 @@ impl<'a> Ctx<'a> {
             }
             "materials" => {
                 let Some(name) = seg.get(1) else { return };
-                if !def.materials.contains_key(name) {
+                if def.broken.materials.contains(name) {
+                } else if !def.materials.contains_key(name) {
                     self.unknown(
                         src,
                         path,
@@ -381,6 +399,9 @@ impl<'a> Ctx<'a> {
             return;
         };
         let Some(&t) = self.index.get(name.as_str()) else {
+            if def.broken.tasks.contains(name) {
+                return;
+            }
             self.unknown(
                 src,
                 path,
@@ -448,6 +469,7 @@ impl<'a> Ctx<'a> {
         if field == "output"
             && let Some(out) = seg.get(3)
             && !task.output.contains_key(out)
+            && !def.broken.output(name, out)
         {
             let s = suggestion(out, task.output.keys().map(String::as_str));
             let declared: Vec<&str> = task.output.keys().map(String::as_str).collect();

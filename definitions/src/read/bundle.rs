@@ -159,6 +159,7 @@ pub(crate) fn read_bundle(r: &mut Reader, root: &Node, text: &str) -> Option<Bun
         evaluation,
         offered_when,
         trigger,
+        broken: r.broken.clone(),
     })
 }
 

@@ -31,7 +31,11 @@ pub(crate) fn read_fields(
     };
     for (key, value) in fields.entries() {
         let ok = r.check_id(&key.name, key.pos, "field id", IdKind::Name);
-        if let Some(field) = read_field(r, value, text, &format!("field `{}`", key.name))
+        let field = read_field(r, value, text, &format!("field `{}`", key.name));
+        if field.is_none() || !ok {
+            r.broken.form.insert(key.name.clone());
+        }
+        if let Some(field) = field
             && ok
         {
             out.insert(
@@ -258,8 +262,12 @@ pub(crate) fn read_materials(
         let ok = r.check_id(&key.name, key.pos, "material id", IdKind::Name);
         let what = format!("material `{}`", key.name);
         let Some(f) = r.map(value, &what, keys::MATERIAL) else {
+            r.broken.materials.insert(key.name.clone());
             continue;
         };
+        if !ok {
+            r.broken.materials.insert(key.name.clone());
+        }
         let title = f.get("title").and_then(|v| r.string(v, "`title`"));
         let required = f.get("required").map_or(Required::No, |v| {
             r.required(v, text, &format!("{what}: `required`"))

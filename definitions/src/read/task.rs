@@ -33,7 +33,11 @@ pub(crate) fn read_tasks(r: &mut Reader, node: &Node, text: &str) -> IndexMap<St
     };
     for (key, value) in fields.entries() {
         let ok = r.check_id(&key.name, key.pos, "task id", IdKind::Name);
-        if let Some(mut task) = read_task(r, value, text, &format!("task `{}`", key.name)) {
+        let task = read_task(r, value, text, &key.name);
+        if task.is_none() || !ok {
+            r.broken.tasks.insert(key.name.clone());
+        }
+        if let Some(mut task) = task {
             task.pos = key.pos;
             if ok {
                 out.insert(key.name.clone(), task);
@@ -43,7 +47,8 @@ pub(crate) fn read_tasks(r: &mut Reader, node: &Node, text: &str) -> IndexMap<St
     out
 }
 
-fn read_task(r: &mut Reader, node: &Node, text: &str, what: &str) -> Option<TaskDef> {
+fn read_task(r: &mut Reader, node: &Node, text: &str, id: &str) -> Option<TaskDef> {
+    let what = &format!("task `{id}`");
     let f = r.map(node, what, keys::TASK)?;
     let title = r
         .require(
@@ -117,7 +122,7 @@ fn read_task(r: &mut Reader, node: &Node, text: &str, what: &str) -> Option<Task
         .unwrap_or_default();
     let output = f
         .get("output")
-        .map(|v| read_output(r, v))
+        .map(|v| read_output(r, v, id))
         .unwrap_or_default();
     let time_limit = f
         .get("time_limit")
@@ -128,7 +133,15 @@ fn read_task(r: &mut Reader, node: &Node, text: &str, what: &str) -> Option<Task
     let warn = f.get("warn").and_then(|v| read_warn(r, v));
     let mode = match f.get("mode") {
         Some(v) => Located {
-            value: r.choice(v, "`mode`", MODES).unwrap_or(Mode::Decide),
+            // A misspelt mode: assume what the other keys suggest, so a `rule` is not
+            // reported again as "rule without auto".
+            value: r
+                .choice(v, "`mode`", MODES)
+                .unwrap_or(if f.get("rule").is_some() {
+                    Mode::Auto
+                } else {
+                    Mode::Decide
+                }),
             pos: v.pos,
         },
         None => Located {
@@ -221,14 +234,19 @@ fn read_task(r: &mut Reader, node: &Node, text: &str, what: &str) -> Option<Task
     })
 }
 
-fn read_output(r: &mut Reader, node: &Node) -> IndexMap<String, Located<OutputType>> {
+fn read_output(r: &mut Reader, node: &Node, task: &str) -> IndexMap<String, Located<OutputType>> {
     let mut out = IndexMap::new();
     let Some(fields) = r.entries(node, "`output`", Code::DuplicateKey) else {
+        r.broken.outputs.insert((task.to_owned(), "*".to_owned()));
         return out;
     };
     for (k, v) in fields.entries() {
         let ok = r.check_id(&k.name, k.pos, "output field", IdKind::Name);
-        if let Some(t) = r.choice(v, "output type", OUTPUT_TYPES)
+        let t = r.choice(v, "output type", OUTPUT_TYPES);
+        if t.is_none() || !ok {
+            r.broken.outputs.insert((task.to_owned(), k.name.clone()));
+        }
+        if let Some(t) = t
             && ok
         {
             out.insert(
