@@ -12,20 +12,33 @@
 //!   [`rejection`]: why a command was refused.
 //! - [`machine`](mod@machine): `decide` and `apply` — pure, no I/O, no clock reads.
 //! - [`ids`]: case numbers, task references, actors.
+//! - [`adapter`]: how tasks reach back offices; [`clock`]: the injected clock.
+//! - [`store`]: storage traits and the in-memory store; [`runtime`]: the [`Engine`] handle.
+//! - [`view`]: read models of a case.
 
+pub mod adapter;
 pub mod calendar;
 pub mod case;
+pub mod clock;
 pub mod command;
 mod eval;
 pub mod event;
 pub mod ids;
 pub mod machine;
 pub mod rejection;
+pub mod runtime;
+pub mod store;
 mod validate;
+pub mod view;
 
+pub use adapter::{Adapter, Decision, Dispatch, Replier, Work};
 pub use case::{CaseState, Outcome, UnitStatus};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use command::{Action, Command, MaterialRef, Submission};
 pub use event::{Event, EventKind};
 pub use ids::{Actor, CaseNo, TaskRef};
 pub use machine::{apply, decide, replay};
 pub use rejection::{Problem, Rejection};
+pub use runtime::{Engine, EngineBuilder, EngineError, SubmitRequest};
+pub use store::memory::MemoryStore;
+pub use view::CaseView;

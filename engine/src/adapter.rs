@@ -1,0 +1,190 @@
+//! Adapters: how a dispatched task leaves for its department's back office and how the
+//! answer comes back.
+//!
+//! An adapter is registered per department id. When a task is dispatched (after its event
+//! is committed), the runtime hands the adapter a [`Work`] item and a [`Replier`]. The
+//! adapter either decides at once ([`Dispatch::Decided`], e.g. an in-process rule) — the
+//! runtime then applies the decision without another round trip — or takes the work away
+//! ([`Dispatch::Pending`]: a queue a back office polls, a webhook) and answers later through
+//! the replier or through `Engine::complete`.
+//!
+//! # Contract
+//! - `dispatch` must not block: long work belongs in a spawned task or a queue.
+//! - Delivery is at least once: after a crash or a retry the same unit may be dispatched
+//!   again with a higher `attempt`. An answer for an older attempt of a unit that has moved
+//!   on is refused by the machine, so it is never applied twice.
+//! - `cancel` is a courtesy notice (the unit was withdrawn or cancelled); answers after it
+//!   are refused.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::case::Missing;
+use crate::command::{Action, Command, MaterialRef};
+use crate::event::Event;
+use crate::ids::{Actor, CaseNo, TaskRef};
+use crate::runtime::EngineError;
+
+/// A unit of work for a department.
+#[derive(Debug, Clone, Serialize)]
+pub struct Work {
+    /// The case.
+    pub case_no: CaseNo,
+    /// The bundle id.
+    pub bundle: String,
+    /// The bundle version the case runs on.
+    pub version: u32,
+    /// The task (or instance).
+    pub task: TaskRef,
+    /// Its name: `licence`, `partner_check[1]`.
+    pub name: String,
+    /// Its title.
+    pub title: String,
+    /// The department id.
+    pub department: String,
+    /// The 事项编码, where declared.
+    pub item: Option<String>,
+    /// Dispatch attempt, from 1.
+    pub attempt: u32,
+    /// The evaluated input.
+    pub input: Arc<serde_json::Value>,
+    /// The materials the task receives, with their files where known.
+    pub materials: Vec<(String, Option<MaterialRef>)>,
+    /// When it was dispatched.
+    pub dispatched_at: Timestamp,
+}
+
+/// A department's answer.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Decision {
+    /// Approved with the declared output.
+    Approve(serde_json::Value),
+    /// Refused, with the reason.
+    Refuse(String),
+    /// Materials or fields missing (补正).
+    Supplement(Vec<Missing>),
+    /// A technical failure; the task's retry policy applies.
+    Fail {
+        /// What went wrong.
+        error: String,
+        /// Retry after this long instead of the task's backoff.
+        retry_in: Option<std::time::Duration>,
+    },
+}
+
+impl Decision {
+    /// The command that carries this decision for `task`.
+    pub fn into_action(self, task: TaskRef) -> Action {
+        match self {
+            Decision::Approve(output) => Action::Approve { task, output },
+            Decision::Refuse(reason) => Action::Refuse { task, reason },
+            Decision::Supplement(missing) => Action::RequestSupplement { task, missing },
+            Decision::Fail { error, retry_in } => Action::Fail {
+                task,
+                error,
+                retry_in,
+            },
+        }
+    }
+}
+
+/// What `dispatch` did with the work.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Dispatch {
+    /// Decided at once; the runtime applies the decision.
+    Decided(Decision),
+    /// Taken away; the answer comes later.
+    Pending,
+}
+
+/// A boxed future, for object-safe callbacks.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where answers go: the engine, seen through an object-safe trait.
+pub trait CommandSink: Send + Sync + 'static {
+    /// Executes a command on a case.
+    fn execute(
+        &self,
+        case_no: CaseNo,
+        command: Command,
+    ) -> BoxFuture<'static, Result<Vec<Event>, EngineError>>;
+}
+
+/// Answers one unit of work later.
+#[derive(Clone)]
+pub struct Replier {
+    sink: Arc<dyn CommandSink>,
+    case_no: CaseNo,
+    task: TaskRef,
+    department: String,
+}
+
+impl fmt::Debug for Replier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Replier")
+            .field("case_no", &self.case_no)
+            .field("task", &self.task)
+            .finish()
+    }
+}
+
+impl Replier {
+    pub(crate) fn new(
+        sink: Arc<dyn CommandSink>,
+        case_no: CaseNo,
+        task: TaskRef,
+        department: String,
+    ) -> Replier {
+        Replier {
+            sink,
+            case_no,
+            task,
+            department,
+        }
+    }
+
+    /// Sends the department's decision.
+    ///
+    /// # Errors
+    /// The engine's answer: a rejection (e.g. the unit was cancelled meanwhile) or a store error.
+    pub async fn answer(&self, decision: Decision) -> Result<Vec<Event>, EngineError> {
+        let command = Command::new(
+            Actor::Department(self.department.clone()),
+            decision.into_action(self.task),
+        );
+        self.sink.execute(self.case_no.clone(), command).await
+    }
+}
+
+/// Hands work to a department's back office.
+pub trait Adapter: Send + Sync + fmt::Debug + 'static {
+    /// Hands a dispatched unit over. See the module's contract.
+    fn dispatch(&self, work: &Work, reply: &Replier) -> Dispatch;
+
+    /// The unit was withdrawn or cancelled.
+    fn cancel(&self, work: &WorkCancelled) {
+        let _ = work;
+    }
+}
+
+/// A cancellation notice.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkCancelled {
+    /// The case.
+    pub case_no: CaseNo,
+    /// The unit.
+    pub task: TaskRef,
+    /// Its name.
+    pub name: String,
+    /// The department id.
+    pub department: String,
+    /// Why.
+    pub reason: Option<String>,
+}

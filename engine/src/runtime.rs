@@ -1,0 +1,868 @@
+//! The runtime: an [`Engine`] handle (cheap `Clone`) that runs cases on a store, hands
+//! dispatched tasks to adapters, and applies their answers.
+//!
+//! Each command runs as: take the case (from memory, or replayed from the store), `decide`,
+//! apply the events, hand the commit to the store while still holding the case (so a
+//! case's commits are ordered), release the case, wait for the commit, then perform the
+//! effects — dispatches to adapters and cancellation notices. A decision an adapter makes at
+//! once is applied in the same call, without another round trip.
+
+mod numbering;
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, Hash};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use sha2::{Digest, Sha256};
+use tracing::{debug, warn};
+use yijian_definitions::{Blueprint, CheckOptions, Diagnostic};
+
+use crate::adapter::{Adapter, BoxFuture, CommandSink, Dispatch, Replier, Work, WorkCancelled};
+use crate::case::{CaseState, UnitStatus};
+use crate::clock::{Clock, SystemClock};
+use crate::command::{Action, Command, Submission};
+use crate::event::{Event, EventKind};
+use crate::ids::{Actor, CaseNo, TaskRef};
+use crate::machine::{apply, decide, replay};
+use crate::rejection::Rejection;
+use crate::store::{CaseSummary, Commit, Deployed, DeployedBundle, Store, StoreError};
+use crate::view::CaseView;
+
+pub use numbering::{CaseNumbering, DefaultNumbering};
+
+/// Why the engine could not do what was asked.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The case machine refused the command (nothing changed).
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    /// The store failed (nothing was acknowledged).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No such case.
+    #[error("no case {case_no}")]
+    UnknownCase {
+        /// The case number given.
+        case_no: CaseNo,
+    },
+    /// No such bundle (or version) deployed.
+    #[error("no bundle {id}{} is deployed", version.map(|v| format!(" version {v}")).unwrap_or_default())]
+    UnknownBundle {
+        /// Bundle id.
+        id: String,
+        /// Version, when one was named.
+        version: Option<u32>,
+    },
+    /// The bundle text has errors.
+    #[error("the bundle has {} error(s)", diagnostics.iter().filter(|d| d.is_error()).count())]
+    InvalidBundle {
+        /// Every finding.
+        diagnostics: Vec<Diagnostic>,
+    },
+    /// A task name that is not in the case's bundle.
+    #[error("no task `{task}` in case {case_no}")]
+    UnknownTask {
+        /// The case.
+        case_no: CaseNo,
+        /// The name given.
+        task: String,
+    },
+    /// The engine is shutting down and takes no new commands.
+    #[error("the engine is shutting down")]
+    ShuttingDown,
+}
+
+/// A submission with its routing.
+#[derive(Debug, Clone, Default)]
+pub struct SubmitRequest {
+    /// Bundle id.
+    pub bundle: String,
+    /// Bundle version (default: the latest deployed).
+    pub version: Option<u32>,
+    /// The application.
+    pub submission: Submission,
+    /// Repeating a submission with the same key returns the case it created.
+    pub idempotency_key: Option<String>,
+    /// Who submits (default: the applicant).
+    pub actor: Option<Actor>,
+}
+
+/// The result of a deploy.
+#[derive(Debug, Clone)]
+pub struct DeployResult {
+    /// Bundle id.
+    pub id: String,
+    /// Version.
+    pub version: u32,
+    /// Whether it was new.
+    pub created: bool,
+    /// Warnings from the check.
+    pub warnings: Vec<Diagnostic>,
+    /// The compiled bundle.
+    pub blueprint: Arc<Blueprint>,
+}
+
+const SHARDS: usize = 64;
+const KEY_LOCKS: usize = 64;
+
+/// The engine handle. Clones share one engine.
+pub struct Engine<S: Store> {
+    inner: Arc<Inner<S>>,
+}
+
+impl<S: Store> Clone for Engine<S> {
+    fn clone(&self) -> Self {
+        Engine {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<S: Store> std::fmt::Debug for Engine<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("cases_in_memory", &self.cases_in_memory())
+            .finish()
+    }
+}
+
+struct Inner<S> {
+    store: S,
+    clock: Arc<dyn Clock>,
+    numbering: Arc<dyn CaseNumbering>,
+    check: CheckOptions,
+    adapters: RwLock<HashMap<String, Arc<dyn Adapter>>>,
+    blueprints: RwLock<Blueprints>,
+    // std Mutex per shard: held only around decide/apply and the (synchronous) hand-over of
+    // the commit to the store, never across an await.
+    shards: Box<[Mutex<HashMap<CaseNo, CaseState>>]>,
+    key_locks: Box<[tokio::sync::Mutex<()>]>,
+    seq: AtomicU64,
+    in_flight: AtomicUsize,
+    idle: tokio::sync::Notify,
+    closing: AtomicBool,
+    keep_closed: bool,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+#[derive(Default)]
+struct Blueprints {
+    versions: HashMap<(String, u32), Arc<Blueprint>>,
+    latest: HashMap<String, u32>,
+}
+
+/// Builds an [`Engine`].
+pub struct EngineBuilder<S: Store> {
+    store: S,
+    clock: Arc<dyn Clock>,
+    numbering: Arc<dyn CaseNumbering>,
+    check: CheckOptions,
+    keep_closed: bool,
+}
+
+impl<S: Store> std::fmt::Debug for EngineBuilder<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineBuilder")
+            .field("clock", &self.clock)
+            .finish()
+    }
+}
+
+impl<S: Store> EngineBuilder<S> {
+    /// Uses this clock (default: the system clock).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Uses this case numbering (default: [`DefaultNumbering`]).
+    #[must_use]
+    pub fn numbering(mut self, numbering: Arc<dyn CaseNumbering>) -> Self {
+        self.numbering = numbering;
+        self
+    }
+
+    /// Check options for deployed bundles (known calendars, input limits).
+    #[must_use]
+    pub fn check_options(mut self, check: CheckOptions) -> Self {
+        self.check = check;
+        self
+    }
+
+    /// Keep closed cases in memory (default: dropped from memory once closed; they stay in
+    /// the store and are read back on demand).
+    #[must_use]
+    pub fn keep_closed_cases(mut self, keep: bool) -> Self {
+        self.keep_closed = keep;
+        self
+    }
+
+    /// Starts the engine: loads every deployed bundle from the store and continues the case
+    /// numbering after the store's last case.
+    ///
+    /// # Errors
+    /// A store error, or a stored bundle that no longer checks.
+    pub async fn build(self) -> Result<Engine<S>, EngineError> {
+        let count = self.store.case_count().await?;
+        let inner = Inner {
+            store: self.store,
+            clock: self.clock,
+            numbering: self.numbering,
+            check: self.check,
+            adapters: RwLock::new(HashMap::new()),
+            blueprints: RwLock::new(Blueprints::default()),
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            key_locks: (0..KEY_LOCKS)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+            seq: AtomicU64::new(count),
+            in_flight: AtomicUsize::new(0),
+            idle: tokio::sync::Notify::new(),
+            closing: AtomicBool::new(false),
+            keep_closed: self.keep_closed,
+            hasher: std::collections::hash_map::RandomState::new(),
+        };
+        let engine = Engine {
+            inner: Arc::new(inner),
+        };
+        for b in engine.inner.store.bundles().await? {
+            let (bp, _) = yijian_definitions::compile(&b.yaml, &engine.inner.check)
+                .map_err(|diagnostics| EngineError::InvalidBundle { diagnostics })?;
+            engine.register_blueprint(bp);
+        }
+        Ok(engine)
+    }
+}
+
+/// Counts a command in flight, for graceful shutdown.
+struct InFlight<'a>(&'a AtomicUsize, &'a tokio::sync::Notify);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self.0.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.1.notify_waiters();
+        }
+    }
+}
+
+impl<S: Store> Engine<S> {
+    /// A builder over `store`.
+    pub fn builder(store: S) -> EngineBuilder<S> {
+        EngineBuilder {
+            store,
+            clock: Arc::new(SystemClock),
+            numbering: Arc::new(DefaultNumbering::default()),
+            check: CheckOptions::default(),
+            keep_closed: false,
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.inner.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// Registers the adapter for a department (replacing any earlier one).
+    pub fn register_adapter(&self, department: impl Into<String>, adapter: Arc<dyn Adapter>) {
+        self.inner
+            .adapters
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(department.into(), adapter);
+    }
+
+    fn adapter(&self, department: &str) -> Option<Arc<dyn Adapter>> {
+        self.inner
+            .adapters
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(department)
+            .cloned()
+    }
+
+    fn register_blueprint(&self, bp: Arc<Blueprint>) {
+        let mut b = self
+            .inner
+            .blueprints
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let latest = b.latest.entry(bp.id.clone()).or_insert(bp.version);
+        *latest = (*latest).max(bp.version);
+        b.versions.insert((bp.id.clone(), bp.version), bp);
+    }
+
+    /// A deployed bundle: the named version, or the latest.
+    pub fn blueprint(&self, id: &str, version: Option<u32>) -> Option<Arc<Blueprint>> {
+        let b = self
+            .inner
+            .blueprints
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let v = version.or_else(|| b.latest.get(id).copied())?;
+        b.versions.get(&(id.to_owned(), v)).cloned()
+    }
+
+    /// Every deployed bundle version.
+    pub fn blueprints(&self) -> Vec<Arc<Blueprint>> {
+        let b = self
+            .inner
+            .blueprints
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut v: Vec<_> = b.versions.values().cloned().collect();
+        v.sort_by(|a, b| (&a.id, a.version).cmp(&(&b.id, b.version)));
+        v
+    }
+
+    /// Checks and deploys a bundle text. id+version is immutable: the same text again is
+    /// accepted unchanged, other text for a deployed id+version is refused.
+    ///
+    /// # Errors
+    /// `InvalidBundle` with every finding, or a store error (`BundleExists`).
+    pub async fn deploy(&self, yaml: &str) -> Result<DeployResult, EngineError> {
+        let (bp, warnings) = yijian_definitions::compile(yaml, &self.inner.check)
+            .map_err(|diagnostics| EngineError::InvalidBundle { diagnostics })?;
+        let hash = hex(&Sha256::digest(yaml.as_bytes()));
+        let outcome = self
+            .inner
+            .store
+            .deploy(DeployedBundle {
+                id: bp.id.clone(),
+                version: bp.version,
+                yaml: yaml.to_owned(),
+                hash,
+            })
+            .await?;
+        let created = outcome == Deployed::Created;
+        // A running case keeps the blueprint it started with; only new cases see this one.
+        if created || self.blueprint(&bp.id, Some(bp.version)).is_none() {
+            self.register_blueprint(bp.clone());
+        }
+        let blueprint = self.blueprint(&bp.id, Some(bp.version)).unwrap_or(bp);
+        Ok(DeployResult {
+            id: blueprint.id.clone(),
+            version: blueprint.version,
+            created,
+            warnings,
+            blueprint,
+        })
+    }
+
+    /// Submits an application: validated, accepted, and its first tasks dispatched.
+    ///
+    /// # Errors
+    /// `UnknownBundle`, a rejection (every problem with the form and materials at once), a
+    /// store error.
+    pub async fn submit(&self, req: SubmitRequest) -> Result<CaseView, EngineError> {
+        let bp =
+            self.blueprint(&req.bundle, req.version)
+                .ok_or_else(|| EngineError::UnknownBundle {
+                    id: req.bundle.clone(),
+                    version: req.version,
+                })?;
+        // Submissions with the same key are serialised, so a repeat sees the first one's case.
+        let _key_guard = match &req.idempotency_key {
+            Some(key) => Some(self.inner.key_locks[self.slot(key, KEY_LOCKS)].lock().await),
+            None => None,
+        };
+        if let Some(key) = &req.idempotency_key
+            && let Some(existing) = self.inner.store.case_for_key(key).await?
+        {
+            return self.case(&existing).await;
+        }
+        let now = self.inner.clock.now();
+        let seq = self.inner.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let case_no = self
+            .inner
+            .numbering
+            .next(&req.submission.region, &bp.id, now, seq);
+        let actor = req.actor.clone().unwrap_or(Actor::Applicant);
+        let command = Command::new(actor, Action::Submit(req.submission));
+        self.run(case_no.clone(), command, Some(bp), req.idempotency_key)
+            .await?;
+        self.case(&case_no).await
+    }
+
+    /// Executes a command on an existing case, and every decision adapters make at once.
+    ///
+    /// # Errors
+    /// `UnknownCase`, a rejection, a store error.
+    pub async fn execute(
+        &self,
+        case_no: &CaseNo,
+        command: Command,
+    ) -> Result<Vec<Event>, EngineError> {
+        self.run(case_no.clone(), command, None, None).await
+    }
+
+    /// A department's decision on a task named `licence` or `partner_check[1]`.
+    ///
+    /// # Errors
+    /// As [`Engine::execute`], and `UnknownTask` for a name not in the bundle.
+    pub async fn complete(
+        &self,
+        case_no: &CaseNo,
+        task: &str,
+        actor: Actor,
+        decision: crate::adapter::Decision,
+    ) -> Result<Vec<Event>, EngineError> {
+        let r = self.task_ref(case_no, task).await?;
+        self.execute(case_no, Command::new(actor, decision.into_action(r)))
+            .await
+    }
+
+    /// The applicant withdraws the case (`tasks: None`) or some tasks.
+    ///
+    /// # Errors
+    /// As [`Engine::execute`].
+    pub async fn withdraw(
+        &self,
+        case_no: &CaseNo,
+        tasks: Option<&[&str]>,
+        reason: &str,
+    ) -> Result<Vec<Event>, EngineError> {
+        let tasks = match tasks {
+            None => None,
+            Some(names) => {
+                let mut refs = Vec::with_capacity(names.len());
+                for n in names {
+                    refs.push(self.task_ref(case_no, n).await?);
+                }
+                Some(refs)
+            }
+        };
+        self.execute(
+            case_no,
+            Command::new(
+                Actor::Applicant,
+                Action::Withdraw {
+                    tasks,
+                    reason: reason.to_owned(),
+                },
+            ),
+        )
+        .await
+    }
+
+    /// Resolves a task name against a case's bundle.
+    ///
+    /// # Errors
+    /// `UnknownCase`, `UnknownTask`, a store error.
+    pub async fn task_ref(&self, case_no: &CaseNo, task: &str) -> Result<TaskRef, EngineError> {
+        let bp = self.with_case(case_no, |s| s.blueprint.clone()).await?;
+        TaskRef::parse(&bp, task).ok_or_else(|| EngineError::UnknownTask {
+            case_no: case_no.clone(),
+            task: task.to_owned(),
+        })
+    }
+
+    /// A case as it stands.
+    ///
+    /// # Errors
+    /// `UnknownCase`, a store error.
+    pub async fn case(&self, case_no: &CaseNo) -> Result<CaseView, EngineError> {
+        self.with_case(case_no, CaseView::of).await
+    }
+
+    /// A case's events, oldest first (the audit trail).
+    ///
+    /// # Errors
+    /// `UnknownCase`, a store error.
+    pub async fn events(&self, case_no: &CaseNo) -> Result<Vec<Event>, EngineError> {
+        match self.inner.store.read(case_no).await? {
+            Some((_, events)) => Ok(events),
+            None => Err(EngineError::UnknownCase {
+                case_no: case_no.clone(),
+            }),
+        }
+    }
+
+    /// How many cases are held in memory.
+    pub fn cases_in_memory(&self) -> usize {
+        self.inner
+            .shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).len())
+            .sum()
+    }
+
+    /// Stops taking commands and waits for those in flight to finish.
+    pub async fn shutdown(&self) {
+        self.inner.closing.store(true, Ordering::Release);
+        loop {
+            let notified = self.inner.idle.notified();
+            if self.inner.in_flight.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Loads every open case from the store into memory and hands its dispatched tasks to
+    /// their adapters again (delivery is at least once). Returns how many cases were loaded.
+    ///
+    /// # Errors
+    /// A store error, or a case whose bundle is not deployed.
+    pub async fn recover(&self) -> Result<usize, EngineError> {
+        let open = self.inner.store.open_cases().await?;
+        let mut n = 0;
+        for summary in open {
+            let works = self
+                .with_case(&summary.case_no, |s| {
+                    s.units()
+                        .filter(|(_, u)| u.status == UnitStatus::Dispatched)
+                        .map(|(r, u)| {
+                            work_of(
+                                s,
+                                r,
+                                u.attempts,
+                                u.input.clone().unwrap_or_default(),
+                                u.dispatched_at.unwrap_or_default(),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .await?;
+            n += 1;
+            let mut queue = VecDeque::new();
+            for w in works {
+                self.hand_over(&w, &mut queue);
+            }
+            self.drain(queue).await;
+        }
+        Ok(n)
+    }
+
+    fn slot<K: Hash + ?Sized>(&self, key: &K, n: usize) -> usize {
+        (self.inner.hasher.hash_one(key) as usize) % n
+    }
+
+    fn shard(&self, case_no: &CaseNo) -> &Mutex<HashMap<CaseNo, CaseState>> {
+        &self.inner.shards[self.slot(case_no, SHARDS)]
+    }
+
+    /// Runs `f` on a case, loading it from the store if it is not in memory.
+    async fn with_case<T>(
+        &self,
+        case_no: &CaseNo,
+        f: impl FnOnce(&CaseState) -> T,
+    ) -> Result<T, EngineError> {
+        {
+            let shard = self
+                .shard(case_no)
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(state) = shard.get(case_no) {
+                return Ok(f(state));
+            }
+        }
+        let state = self.load(case_no).await?;
+        Ok(f(&state))
+    }
+
+    /// Reads a case back from the store and replays it.
+    async fn load(&self, case_no: &CaseNo) -> Result<CaseState, EngineError> {
+        let Some((summary, events)) = self.inner.store.read(case_no).await? else {
+            return Err(EngineError::UnknownCase {
+                case_no: case_no.clone(),
+            });
+        };
+        let bp = match self.blueprint(&summary.bundle, Some(summary.version)) {
+            Some(bp) => bp,
+            None => {
+                let stored = self
+                    .inner
+                    .store
+                    .bundle(&summary.bundle, summary.version)
+                    .await?
+                    .ok_or_else(|| EngineError::UnknownBundle {
+                        id: summary.bundle.clone(),
+                        version: Some(summary.version),
+                    })?;
+                let (bp, _) = yijian_definitions::compile(&stored.yaml, &self.inner.check)
+                    .map_err(|diagnostics| EngineError::InvalidBundle { diagnostics })?;
+                self.register_blueprint(bp.clone());
+                bp
+            }
+        };
+        let state = replay(CaseState::new(case_no.clone(), bp), &events);
+        if !state.is_closed() || self.inner.keep_closed {
+            let mut shard = self
+                .shard(case_no)
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            // Another caller may have loaded it meanwhile; theirs is at least as new.
+            let entry = shard
+                .entry(case_no.clone())
+                .or_insert_with(|| state.clone());
+            return Ok(entry.clone());
+        }
+        Ok(state)
+    }
+
+    /// Runs a command and then every decision adapters make at once, in order.
+    async fn run(
+        &self,
+        case_no: CaseNo,
+        command: Command,
+        new_case: Option<Arc<Blueprint>>,
+        key: Option<String>,
+    ) -> Result<Vec<Event>, EngineError> {
+        if self.inner.closing.load(Ordering::Acquire) {
+            return Err(EngineError::ShuttingDown);
+        }
+        self.inner.in_flight.fetch_add(1, Ordering::AcqRel);
+        let _guard = InFlight(&self.inner.in_flight, &self.inner.idle);
+        let (events, effects) = self.step(&case_no, &command, new_case, key).await?;
+        let mut queue = VecDeque::new();
+        self.effects(&effects, &mut queue);
+        self.drain(queue).await;
+        Ok(events)
+    }
+
+    /// Applies adapter decisions until none is left.
+    async fn drain(&self, mut queue: VecDeque<(CaseNo, Command)>) {
+        while let Some((no, cmd)) = queue.pop_front() {
+            match self.step(&no, &cmd, None, None).await {
+                Ok((_, effects)) => self.effects(&effects, &mut queue),
+                Err(e) => warn!(case.no = %no, error = %e, "an adapter's decision was not applied"),
+            }
+        }
+    }
+
+    /// One command: decide, apply, commit. Returns the events and the effects to perform.
+    async fn step(
+        &self,
+        case_no: &CaseNo,
+        command: &Command,
+        new_case: Option<Arc<Blueprint>>,
+        key: Option<String>,
+    ) -> Result<(Vec<Event>, Vec<Effect>), EngineError> {
+        // Make sure the case is in memory before taking the shard lock (a closed case is
+        // loaded for this command only: commands on closed cases are refused or, like a
+        // revocation, still apply).
+        let mut loaded = None;
+        if new_case.is_none() {
+            let present = self
+                .shard(case_no)
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contains_key(case_no);
+            if !present {
+                loaded = Some(self.load(case_no).await?);
+            }
+        }
+        let now = self.inner.clock.now();
+        let (events, effects, pending) = {
+            let mut shard = self
+                .shard(case_no)
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let state = match &new_case {
+                Some(bp) => shard
+                    .entry(case_no.clone())
+                    .or_insert_with(|| CaseState::new(case_no.clone(), bp.clone())),
+                None => match loaded {
+                    Some(state) => shard.entry(case_no.clone()).or_insert(state),
+                    None => match shard.get_mut(case_no) {
+                        Some(s) => s,
+                        // Evicted between the check and here: the next call reloads it.
+                        None => {
+                            return Err(StoreError::Unavailable {
+                                message: "case evicted concurrently; retry".into(),
+                            }
+                            .into());
+                        }
+                    },
+                },
+            };
+            let expected = state.version;
+            let events = match decide(state, command, now) {
+                Ok(ev) => ev,
+                Err(rejection) => {
+                    let fresh = new_case.is_some() && state.version == 0;
+                    if fresh || (state.is_closed() && !self.inner.keep_closed) {
+                        shard.remove(case_no);
+                    }
+                    return Err(rejection.into());
+                }
+            };
+            for e in &events {
+                apply(state, e);
+            }
+            let effects = effects_of(state, &events);
+            let summary = summary_of(state);
+            let closed = state.is_closed();
+            let pending = self.inner.store.append(Commit {
+                case_no: case_no.clone(),
+                expected_version: expected,
+                events: events.clone(),
+                summary,
+                idempotency_key: key,
+            });
+            if closed && !self.inner.keep_closed {
+                shard.remove(case_no);
+            }
+            (events, effects, pending)
+        };
+        if let Err(e) = pending.await {
+            // The memory copy is ahead of the store: forget it; the next use reloads.
+            self.shard(case_no)
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(case_no);
+            return Err(e.into());
+        }
+        debug!(case.no = %case_no, events = events.len(), "committed");
+        Ok((events, effects))
+    }
+
+    /// Dispatches and cancellation notices, after commit.
+    fn effects(&self, effects: &[Effect], queue: &mut VecDeque<(CaseNo, Command)>) {
+        for e in effects {
+            match e {
+                Effect::Dispatch(work) => self.hand_over(work, queue),
+                Effect::Cancel(notice) => {
+                    if let Some(a) = self.adapter(&notice.department) {
+                        a.cancel(notice);
+                    }
+                }
+            }
+        }
+    }
+
+    fn hand_over(&self, work: &Work, queue: &mut VecDeque<(CaseNo, Command)>) {
+        let Some(adapter) = self.adapter(&work.department) else {
+            debug!(case.no = %work.case_no, task = %work.name, department = %work.department, "no adapter: the task waits for a completion");
+            return;
+        };
+        let sink: Arc<dyn CommandSink> = Arc::new(self.clone());
+        let replier = Replier::new(
+            sink,
+            work.case_no.clone(),
+            work.task,
+            work.department.clone(),
+        );
+        if let Dispatch::Decided(decision) = adapter.dispatch(work, &replier) {
+            let command = Command::new(
+                Actor::Department(work.department.clone()),
+                decision.into_action(work.task),
+            );
+            queue.push_back((work.case_no.clone(), command));
+        }
+    }
+}
+
+impl<S: Store> CommandSink for Engine<S> {
+    fn execute(
+        &self,
+        case_no: CaseNo,
+        command: Command,
+    ) -> BoxFuture<'static, Result<Vec<Event>, EngineError>> {
+        let engine = self.clone();
+        Box::pin(async move { engine.execute(&case_no, command).await })
+    }
+}
+
+/// What happens after a commit.
+enum Effect {
+    Dispatch(Work),
+    Cancel(WorkCancelled),
+}
+
+fn effects_of(state: &CaseState, events: &[Event]) -> Vec<Effect> {
+    let mut out = Vec::new();
+    for e in events {
+        match &e.kind {
+            EventKind::TaskDispatched {
+                task,
+                attempt,
+                input,
+            } => {
+                out.push(Effect::Dispatch(work_of(
+                    state,
+                    *task,
+                    *attempt,
+                    input.clone(),
+                    e.at,
+                )));
+            }
+            EventKind::TaskCancelled { task, .. } | EventKind::TaskWithdrawn { task } => {
+                let bp = &state.blueprint;
+                // Only units a department has seen get a notice.
+                let seen = state.unit(*task).is_some_and(|u| u.attempts > 0)
+                    || state.tasks[task.task.index()].instances.is_some();
+                if seen {
+                    out.push(Effect::Cancel(WorkCancelled {
+                        case_no: state.case_no.clone(),
+                        task: *task,
+                        name: task.name(bp),
+                        department: bp.spec(task.task).department.clone(),
+                        reason: e.reason.clone(),
+                    }));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn work_of(
+    state: &CaseState,
+    task: TaskRef,
+    attempt: u32,
+    input: Arc<serde_json::Value>,
+    at: jiff::Timestamp,
+) -> Work {
+    let bp = &state.blueprint;
+    let spec = bp.spec(task.task);
+    Work {
+        case_no: state.case_no.clone(),
+        bundle: bp.id.clone(),
+        version: bp.version,
+        task,
+        name: task.name(bp),
+        title: spec.title.clone(),
+        department: spec.department.clone(),
+        item: spec.item.clone(),
+        attempt,
+        input,
+        materials: spec
+            .materials
+            .iter()
+            .map(|m| {
+                (
+                    m.clone(),
+                    state.materials.get(m).and_then(|s| s.file.clone()),
+                )
+            })
+            .collect(),
+        dispatched_at: at,
+    }
+}
+
+fn summary_of(state: &CaseState) -> CaseSummary {
+    CaseSummary {
+        case_no: state.case_no.clone(),
+        bundle: state.blueprint.id.clone(),
+        version: state.blueprint.version,
+        region: state.region.to_string(),
+        status: state.status().to_owned(),
+        closed: state.is_closed(),
+        event_count: state.version,
+        accepted_at: state.accepted_at,
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

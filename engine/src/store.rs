@@ -1,0 +1,171 @@
+//! Storage: narrow traits per concern, and the in-memory store.
+//!
+//! The runtime keeps live cases in memory and writes through a store. A command's events
+//! and the case's new summary are handed to [`EventLog::append`] as one [`Commit`]; a
+//! durable store writes them in one transaction, and is free to group many cases' commits
+//! into one transaction (group commit). Nothing is acknowledged before its commit.
+
+pub mod memory;
+
+use std::future::Future;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::event::Event;
+use crate::ids::CaseNo;
+
+/// Why the store could not do something. What the caller must decide is in the variant.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Another writer changed the case first (its version moved on): reload and retry.
+    #[error("case {case_no} was changed concurrently (expected version {expected}, found {found})")]
+    Conflict {
+        /// The case.
+        case_no: CaseNo,
+        /// The version the writer started from.
+        expected: u64,
+        /// The version in the store.
+        found: u64,
+    },
+    /// id+version already deployed with other content.
+    #[error("bundle {id} version {version} is already deployed with other content")]
+    BundleExists {
+        /// Bundle id.
+        id: String,
+        /// Version.
+        version: u32,
+    },
+    /// The store is unreachable or failed; retrying later may help.
+    #[error("the store is unavailable: {message}")]
+    Unavailable {
+        /// What the database said.
+        message: String,
+    },
+    /// Stored data could not be read back (corruption, or a newer format).
+    #[error("stored data is corrupt: {message}")]
+    Corrupt {
+        /// What is wrong, and where.
+        message: String,
+    },
+}
+
+/// `Result` with a [`StoreError`].
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// One case's change: its new events and summary, written together.
+#[derive(Debug, Clone)]
+pub struct Commit {
+    /// The case.
+    pub case_no: CaseNo,
+    /// The version the events were decided on (0 for a new case).
+    pub expected_version: u64,
+    /// The events, in order.
+    pub events: Vec<Event>,
+    /// The case's summary after them.
+    pub summary: CaseSummary,
+    /// The idempotency key of the submission that created the case.
+    pub idempotency_key: Option<String>,
+}
+
+/// What a case is, in a line: for searches, recovery and listing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseSummary {
+    /// The case.
+    pub case_no: CaseNo,
+    /// Bundle id.
+    pub bundle: String,
+    /// Bundle version.
+    pub version: u32,
+    /// Region code.
+    pub region: String,
+    /// Status as shown (`running`, `awaiting_supplement`, or the outcome).
+    pub status: String,
+    /// Closed?
+    pub closed: bool,
+    /// Number of events.
+    pub event_count: u64,
+    /// Accepted at.
+    pub accepted_at: Option<Timestamp>,
+}
+
+/// A deployed bundle version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeployedBundle {
+    /// Bundle id.
+    pub id: String,
+    /// Version.
+    pub version: u32,
+    /// The YAML text as deployed.
+    pub yaml: String,
+    /// SHA-256 of the text, hex.
+    pub hash: String,
+}
+
+/// What a deploy did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Deployed {
+    /// New id+version.
+    Created,
+    /// The same content was already deployed.
+    Unchanged,
+}
+
+/// The append-only event log and case summaries.
+///
+/// # Contract
+/// - `append` orders commits at call time: commits of one case reach the store in the
+///   order `append` was called, even though the futures resolve later. The runtime calls it
+///   while holding the case, so a case's commits never race each other.
+/// - The future resolves `Ok` only once the events and summary are durable, together.
+/// - `expected_version` must equal the stored event count; otherwise `Conflict`, nothing
+///   written.
+pub trait EventLog: Send + Sync + 'static {
+    /// Appends one case's events and summary; see the contract.
+    fn append(&self, commit: Commit) -> impl Future<Output = Result<()>> + Send + 'static;
+
+    /// A case's events, oldest first, with its summary; `None` if unknown.
+    fn read(
+        &self,
+        case_no: &CaseNo,
+    ) -> impl Future<Output = Result<Option<(CaseSummary, Vec<Event>)>>> + Send;
+}
+
+/// Case lookups.
+pub trait CaseStore: Send + Sync + 'static {
+    /// The case created by a submission with this idempotency key.
+    fn case_for_key(&self, key: &str) -> impl Future<Output = Result<Option<CaseNo>>> + Send;
+
+    /// Every case that is not closed (for recovery).
+    fn open_cases(&self) -> impl Future<Output = Result<Vec<CaseSummary>>> + Send;
+
+    /// The highest case sequence number issued so far (case numbers continue after it).
+    fn case_count(&self) -> impl Future<Output = Result<u64>> + Send;
+}
+
+/// Deployed bundle versions.
+///
+/// # Contract
+/// id+version is immutable: deploying it again with the same content is `Unchanged`, with
+/// other content `BundleExists`.
+pub trait BlueprintStore: Send + Sync + 'static {
+    /// Deploys a bundle version.
+    fn deploy(&self, bundle: DeployedBundle) -> impl Future<Output = Result<Deployed>> + Send;
+
+    /// One version.
+    fn bundle(
+        &self,
+        id: &str,
+        version: u32,
+    ) -> impl Future<Output = Result<Option<DeployedBundle>>> + Send;
+
+    /// Every deployed version, by id then version.
+    fn bundles(&self) -> impl Future<Output = Result<Vec<DeployedBundle>>> + Send;
+}
+
+/// Everything the runtime needs from a store.
+pub trait Store: EventLog + CaseStore + BlueprintStore {}
+
+impl<T: EventLog + CaseStore + BlueprintStore> Store for T {}

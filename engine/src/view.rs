@@ -1,0 +1,134 @@
+//! Read models: a case as the window, a supervisor or a test wants to see it.
+
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::case::{CaseState, Missing, Unit, UnitStatus};
+use crate::ids::CaseNo;
+
+/// A case, for display and the API.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseView {
+    /// The case number.
+    pub case_no: CaseNo,
+    /// Bundle id.
+    pub bundle: String,
+    /// Bundle version.
+    pub version: u32,
+    /// Region code.
+    pub region: String,
+    /// `running`, `awaiting_supplement`, or the outcome.
+    pub status: String,
+    /// The outcome, once closed.
+    pub outcome: Option<String>,
+    /// Accepted at.
+    pub accepted_at: Option<Timestamp>,
+    /// Closed at.
+    pub closed_at: Option<Timestamp>,
+    /// Every task.
+    pub tasks: Vec<TaskView>,
+    /// Every open supplement request, merged into one notice (一次性告知).
+    pub supplement_notice: Vec<NoticeItem>,
+    /// Materials accepted as missing (容缺), still to be supplied.
+    pub deferred_materials: Vec<String>,
+    /// Documents merged at closing (统一出件).
+    pub documents: serde_json::Map<String, Value>,
+    /// Number of events.
+    pub event_count: u64,
+}
+
+/// A task (or an instance of a `for_each` task).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskView {
+    /// `licence`, `partner_check[1]`.
+    pub name: String,
+    /// Title.
+    pub title: String,
+    /// Department id.
+    pub department: String,
+    /// Status.
+    pub status: UnitStatus,
+    /// Dispatches so far.
+    pub attempts: u32,
+    /// Reason of a refusal, withdrawal, cancellation or failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Output once approved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// When a retry is due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<Timestamp>,
+}
+
+/// One line of the merged supplement notice.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NoticeItem {
+    /// The task that asks.
+    pub task: String,
+    /// Its department.
+    pub department: String,
+    /// What is missing.
+    #[serde(flatten)]
+    pub missing: Missing,
+}
+
+impl CaseView {
+    /// The view of a case state.
+    pub fn of(state: &CaseState) -> CaseView {
+        let bp = &state.blueprint;
+        let mut tasks = Vec::with_capacity(state.tasks.len());
+        let mut notice = Vec::new();
+        for (r, unit) in state.units() {
+            let spec = bp.spec(r.task);
+            let name = r.name(bp);
+            for m in &unit.missing {
+                notice.push(NoticeItem {
+                    task: name.clone(),
+                    department: spec.department.clone(),
+                    missing: m.clone(),
+                });
+            }
+            tasks.push(task_view(name, &spec.title, &spec.department, unit));
+        }
+        CaseView {
+            case_no: state.case_no.clone(),
+            bundle: bp.id.clone(),
+            version: bp.version,
+            region: state.region.to_string(),
+            status: state.status().to_owned(),
+            outcome: state.outcome().map(|o| o.as_str().to_owned()),
+            accepted_at: state.accepted_at,
+            closed_at: state.closed_at,
+            tasks,
+            supplement_notice: notice,
+            deferred_materials: state
+                .materials
+                .iter()
+                .filter(|(_, m)| m.deferred)
+                .map(|(k, _)| k.clone())
+                .collect(),
+            documents: (*state.documents).clone(),
+            event_count: state.version,
+        }
+    }
+
+    /// The task (or instance) with this name.
+    pub fn task(&self, name: &str) -> Option<&TaskView> {
+        self.tasks.iter().find(|t| t.name == name)
+    }
+}
+
+fn task_view(name: String, title: &str, department: &str, u: &Unit) -> TaskView {
+    TaskView {
+        name,
+        title: title.to_owned(),
+        department: department.to_owned(),
+        status: u.status,
+        attempts: u.attempts,
+        reason: u.reason.clone(),
+        output: u.output.as_deref().cloned(),
+        retry_at: u.retry_at,
+    }
+}
