@@ -65,7 +65,7 @@ where
         let reply = reply.clone();
         let work = work.clone();
         tokio::spawn(async move {
-            let name = work.name.clone();
+            let name = work.name();
             if let Some(decision) = decide(work).await
                 && let Err(e) = reply.answer(decision).await
             {

@@ -81,8 +81,7 @@ impl Rules {
         let mut cx = cel::Context::default();
         let input = cel::to_value((*work.input).clone()).map_err(|e| e.to_string())?;
         cx.add_variable_from_value("input", input);
-        let task =
-            json!({"name": work.name, "department": work.department, "attempt": work.attempt});
+        let task = json!({"name": work.name(), "department": &**work.department(), "attempt": work.attempt});
         cx.add_variable_from_value("task", cel::to_value(task).map_err(|e| e.to_string())?);
         match rule.program.execute(&cx) {
             Ok(cel::Value::Bool(b)) => Ok(b),

@@ -67,8 +67,8 @@ pub struct TaskSpec {
     pub idx: TaskIdx,
     /// Label.
     pub title: String,
-    /// The department id.
-    pub department: String,
+    /// The department id (shared: every dispatch and answer names it).
+    pub department: std::sync::Arc<str>,
     /// 事项编码.
     pub item: Option<String>,
     /// Tasks that must settle first (`after` and licence sources), without repeats.
@@ -155,8 +155,8 @@ pub struct FieldRule {
 /// The compiled bundle.
 #[derive(Debug, Clone)]
 pub struct Blueprint {
-    /// Bundle id.
-    pub id: String,
+    /// Bundle id (shared: every case summary names it).
+    pub id: std::sync::Arc<str>,
     /// Version.
     pub version: u32,
     /// Title.

@@ -357,7 +357,7 @@ fn build(
             id: id.clone(),
             idx: TaskIdx(i as u32),
             title: t.title.clone(),
-            department: t.department.value.clone(),
+            department: std::sync::Arc::from(t.department.value.as_str()),
             item: t.item.clone(),
             upstream,
             downstream,
@@ -421,7 +421,7 @@ fn build(
     }
     let offered_when = take(&def.offered_when)?;
     Some(Blueprint {
-        id: def.id.value.clone(),
+        id: std::sync::Arc::from(def.id.value.as_str()),
         version: def.version.value,
         title: def.title.clone(),
         calendar: def.calendar.value.clone(),

@@ -488,7 +488,7 @@ fn a_byte_order_mark_is_a_warning_and_the_bundle_still_checks() {
     let checked = only("bom", &bytes, Code::ByteOrderMark);
     assert_eq!(checked.diagnostics[0].severity, Severity::Warning);
     let blueprint = checked.blueprint.expect("a warning keeps the blueprint");
-    assert_eq!(blueprint.id, "newborn");
+    assert_eq!(&*blueprint.id, "newborn");
     assert_eq!(blueprint.tasks.len(), 2);
 
     // With a mistake after the mark, both are reported, the mistake on its own line.

@@ -29,26 +29,18 @@ use crate::command::{Action, Command, MaterialRef};
 use crate::event::Event;
 use crate::ids::{Actor, CaseNo, TaskRef};
 use crate::runtime::EngineError;
+use yijian_definitions::{Blueprint, TaskSpec};
 
-/// A unit of work for a department.
-#[derive(Debug, Clone, Serialize)]
+/// A unit of work for a department. Cheap to build: names and titles are read from the
+/// blueprint on demand.
+#[derive(Debug, Clone)]
 pub struct Work {
     /// The case.
     pub case_no: CaseNo,
-    /// The bundle id.
-    pub bundle: String,
     /// The bundle version the case runs on.
-    pub version: u32,
+    pub blueprint: Arc<Blueprint>,
     /// The task (or instance).
     pub task: TaskRef,
-    /// Its name: `licence`, `partner_check[1]`.
-    pub name: String,
-    /// Its title.
-    pub title: String,
-    /// The department id.
-    pub department: String,
-    /// The 事项编码, where declared.
-    pub item: Option<String>,
     /// Dispatch attempt, from 1.
     pub attempt: u32,
     /// The evaluated input.
@@ -57,6 +49,65 @@ pub struct Work {
     pub materials: Vec<(String, Option<MaterialRef>)>,
     /// When it was dispatched.
     pub dispatched_at: Timestamp,
+}
+
+impl Work {
+    fn spec(&self) -> &TaskSpec {
+        self.blueprint.spec(self.task.task)
+    }
+
+    /// The task's name: `licence`, `partner_check[1]`.
+    pub fn name(&self) -> String {
+        self.task.name(&self.blueprint)
+    }
+
+    /// The task's title.
+    pub fn title(&self) -> &str {
+        &self.spec().title
+    }
+
+    /// The department id.
+    pub fn department(&self) -> &Arc<str> {
+        &self.spec().department
+    }
+
+    /// The 事项编码, where declared.
+    pub fn item(&self) -> Option<&str> {
+        self.spec().item.as_deref()
+    }
+
+    /// The bundle id.
+    pub fn bundle(&self) -> &str {
+        &self.blueprint.id
+    }
+
+    /// The bundle version.
+    pub fn version(&self) -> u32 {
+        self.blueprint.version
+    }
+}
+
+impl Serialize for Work {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(10))?;
+        m.serialize_entry("case_no", &self.case_no)?;
+        m.serialize_entry("bundle", self.bundle())?;
+        m.serialize_entry("version", &self.version())?;
+        m.serialize_entry("task", &self.name())?;
+        m.serialize_entry("title", self.title())?;
+        m.serialize_entry("department", &**self.department())?;
+        m.serialize_entry("item", &self.item())?;
+        m.serialize_entry("attempt", &self.attempt)?;
+        m.serialize_entry("input", &*self.input)?;
+        let materials: serde_json::Map<String, serde_json::Value> = self
+            .materials
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or_default()))
+            .collect();
+        m.serialize_entry("materials", &materials)?;
+        m.end()
+    }
 }
 
 /// A department's answer.
@@ -123,7 +174,7 @@ pub struct Replier {
     sink: Arc<dyn CommandSink>,
     case_no: CaseNo,
     task: TaskRef,
-    department: String,
+    department: Arc<str>,
 }
 
 impl fmt::Debug for Replier {
@@ -140,7 +191,7 @@ impl Replier {
         sink: Arc<dyn CommandSink>,
         case_no: CaseNo,
         task: TaskRef,
-        department: String,
+        department: Arc<str>,
     ) -> Replier {
         Replier {
             sink,
@@ -184,7 +235,7 @@ pub struct WorkCancelled {
     /// Its name.
     pub name: String,
     /// The department id.
-    pub department: String,
+    pub department: Arc<str>,
     /// Why.
     pub reason: Option<String>,
 }

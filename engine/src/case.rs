@@ -11,6 +11,15 @@ use yijian_definitions::{Blueprint, TaskIdx};
 use crate::command::{MaterialRef, Submission};
 use crate::ids::{CaseNo, TaskRef};
 
+/// A shared empty JSON object: most tasks take no input and give no output, and each
+/// case would otherwise allocate one per task.
+pub fn empty_object() -> Arc<serde_json::Value> {
+    static EMPTY: std::sync::OnceLock<Arc<serde_json::Value>> = std::sync::OnceLock::new();
+    EMPTY
+        .get_or_init(|| Arc::new(serde_json::Value::Object(serde_json::Map::new())))
+        .clone()
+}
+
 /// The life-cycle state of a task or task instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -89,13 +89,13 @@ pub enum Actor {
     /// The applicant (citizen or company), e.g. through the portal.
     Applicant,
     /// Window staff (综合窗口), by staff or terminal id.
-    Window(String),
+    Window(Arc<str>),
     /// A department's back office, by department id.
-    Department(String),
+    Department(Arc<str>),
     /// A data-sharing system that triggers proactive cases, by source.
-    Trigger(String),
+    Trigger(Arc<str>),
     /// An operator handling incidents.
-    Operator(String),
+    Operator(Arc<str>),
     /// The engine itself (scheduling, rules, timers).
     Engine,
 }

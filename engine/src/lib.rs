@@ -37,7 +37,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use command::{Action, Command, MaterialRef, Submission};
 pub use event::{Event, EventKind};
 pub use ids::{Actor, CaseNo, TaskRef};
-pub use machine::{apply, decide, replay};
+pub use machine::{apply, decide, decide_in_place, replay};
 pub use rejection::{Problem, Rejection};
 pub use runtime::{Engine, EngineBuilder, EngineError, SubmitRequest};
 pub use store::memory::MemoryStore;

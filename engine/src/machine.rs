@@ -6,6 +6,9 @@
 //! `decide` works on a scratch copy of the state and applies each event to it as soon as it
 //! is produced, so the cascade it computes (a task approved → its dependants ready → a
 //! `when` false → skipped → … → the case closes) sees exactly what `apply` will produce.
+//! [`decide_in_place`] does the same on the caller's state, for a runtime that would apply
+//! the events next anyway: every check happens before the first event, so a rejection
+//! leaves the state as it was.
 
 mod apply;
 mod schedule;
@@ -27,12 +30,27 @@ pub use apply::apply;
 /// # Errors
 /// A [`Rejection`] when the command does not fit the case; nothing changes then.
 pub fn decide(state: &CaseState, command: &Command, now: Timestamp) -> Result<Vec<Event>> {
+    let mut scratch = state.clone();
+    decide_in_place(&mut scratch, command, now)
+}
+
+/// Decides and applies at once: on `Ok`, `state` has the returned events applied; on a
+/// rejection it is unchanged.
+///
+/// # Errors
+/// A [`Rejection`] when the command does not fit the case.
+pub fn decide_in_place(
+    state: &mut CaseState,
+    command: &Command,
+    now: Timestamp,
+) -> Result<Vec<Event>> {
+    let phase = state.phase;
     let mut d = Decider {
-        state: state.clone(),
+        state,
         events: Vec::new(),
         now,
     };
-    match (&command.action, state.phase) {
+    match (&command.action, phase) {
         (Action::Submit(s), Phase::New) => submit::submit(&mut d, &command.actor, s)?,
         (Action::Submit(_), _) => return Err(Rejection::AlreadySubmitted),
         (_, Phase::New) => return Err(Rejection::NoCase),
@@ -52,13 +70,13 @@ pub fn replay<'a>(mut state: CaseState, events: impl IntoIterator<Item = &'a Eve
 }
 
 /// The scratch state of one decision and the events decided so far.
-pub(crate) struct Decider {
-    pub(crate) state: CaseState,
+pub(crate) struct Decider<'a> {
+    pub(crate) state: &'a mut CaseState,
     pub(crate) events: Vec<Event>,
     pub(crate) now: Timestamp,
 }
 
-impl Decider {
+impl Decider<'_> {
     /// Records an event and applies it to the scratch state.
     pub(crate) fn emit(&mut self, actor: &Actor, reason: Option<String>, kind: EventKind) {
         let event = Event {
@@ -67,7 +85,7 @@ impl Decider {
             reason,
             kind,
         };
-        apply(&mut self.state, &event);
+        apply(self.state, &event);
         self.events.push(event);
     }
 }

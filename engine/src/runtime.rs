@@ -24,7 +24,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::command::{Action, Command, Submission};
 use crate::event::{Event, EventKind};
 use crate::ids::{Actor, CaseNo, TaskRef};
-use crate::machine::{apply, decide, replay};
+use crate::machine::{decide_in_place, replay};
 use crate::rejection::Rejection;
 use crate::store::{CaseSummary, Commit, Deployed, DeployedBundle, Store, StoreError};
 use crate::view::CaseView;
@@ -105,6 +105,9 @@ pub struct DeployResult {
 }
 
 const SHARDS: usize = 64;
+
+/// Live cases of one shard (foldhash: case numbers are not attacker-chosen keys).
+type CaseMap = HashMap<CaseNo, CaseState, foldhash::fast::RandomState>;
 const KEY_LOCKS: usize = 64;
 
 /// The engine handle. Clones share one engine.
@@ -130,6 +133,9 @@ impl<S: Store> std::fmt::Debug for Engine<S> {
 
 struct Inner<S> {
     store: S,
+    /// The engine as a command sink for repliers, allocated once (a weak reference, so
+    /// repliers held by back offices do not keep a dropped engine alive).
+    sink: Arc<dyn CommandSink>,
     clock: Arc<dyn Clock>,
     numbering: Arc<dyn CaseNumbering>,
     check: CheckOptions,
@@ -137,14 +143,14 @@ struct Inner<S> {
     blueprints: RwLock<Blueprints>,
     // std Mutex per shard: held only around decide/apply and the (synchronous) hand-over of
     // the commit to the store, never across an await.
-    shards: Box<[Mutex<HashMap<CaseNo, CaseState>>]>,
+    shards: Box<[Mutex<CaseMap>]>,
     key_locks: Box<[tokio::sync::Mutex<()>]>,
     seq: AtomicU64,
     in_flight: AtomicUsize,
     idle: tokio::sync::Notify,
     closing: AtomicBool,
     keep_closed: bool,
-    hasher: std::collections::hash_map::RandomState,
+    hasher: foldhash::fast::RandomState,
 }
 
 #[derive(Default)]
@@ -207,14 +213,17 @@ impl<S: Store> EngineBuilder<S> {
     /// A store error, or a stored bundle that no longer checks.
     pub async fn build(self) -> Result<Engine<S>, EngineError> {
         let count = self.store.case_count().await?;
-        let inner = Inner {
+        let inner = Arc::new_cyclic(|weak: &std::sync::Weak<Inner<S>>| Inner {
             store: self.store,
+            sink: Arc::new(WeakSink(weak.clone())),
             clock: self.clock,
             numbering: self.numbering,
             check: self.check,
             adapters: RwLock::new(HashMap::new()),
             blueprints: RwLock::new(Blueprints::default()),
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(CaseMap::default()))
+                .collect(),
             key_locks: (0..KEY_LOCKS)
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
@@ -223,11 +232,9 @@ impl<S: Store> EngineBuilder<S> {
             idle: tokio::sync::Notify::new(),
             closing: AtomicBool::new(false),
             keep_closed: self.keep_closed,
-            hasher: std::collections::hash_map::RandomState::new(),
-        };
-        let engine = Engine {
-            inner: Arc::new(inner),
-        };
+            hasher: foldhash::fast::RandomState::default(),
+        });
+        let engine = Engine { inner };
         for b in engine.inner.store.bundles().await? {
             let (bp, _) = yijian_definitions::compile(&b.yaml, &engine.inner.check)
                 .map_err(|diagnostics| EngineError::InvalidBundle { diagnostics })?;
@@ -294,9 +301,9 @@ impl<S: Store> Engine<S> {
             .blueprints
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        let latest = b.latest.entry(bp.id.clone()).or_insert(bp.version);
+        let latest = b.latest.entry(bp.id.to_string()).or_insert(bp.version);
         *latest = (*latest).max(bp.version);
-        b.versions.insert((bp.id.clone(), bp.version), bp);
+        b.versions.insert((bp.id.to_string(), bp.version), bp);
     }
 
     /// A deployed bundle: the named version, or the latest.
@@ -335,7 +342,7 @@ impl<S: Store> Engine<S> {
             .inner
             .store
             .deploy(DeployedBundle {
-                id: bp.id.clone(),
+                id: bp.id.to_string(),
                 version: bp.version,
                 yaml: yaml.to_owned(),
                 hash,
@@ -348,7 +355,7 @@ impl<S: Store> Engine<S> {
         }
         let blueprint = self.blueprint(&bp.id, Some(bp.version)).unwrap_or(bp);
         Ok(DeployResult {
-            id: blueprint.id.clone(),
+            id: blueprint.id.to_string(),
             version: blueprint.version,
             created,
             warnings,
@@ -386,9 +393,19 @@ impl<S: Store> Engine<S> {
             .next(&req.submission.region, &bp.id, now, seq);
         let actor = req.actor.clone().unwrap_or(Actor::Applicant);
         let command = Command::new(actor, Action::Submit(req.submission));
-        self.run(case_no.clone(), command, Some(bp), req.idempotency_key)
+        let (_, view) = self
+            .run(
+                case_no.clone(),
+                command,
+                Some(bp),
+                req.idempotency_key,
+                Want::View,
+            )
             .await?;
-        self.case(&case_no).await
+        match view {
+            Some(v) => Ok(v),
+            None => self.case(&case_no).await,
+        }
     }
 
     /// Executes a command on an existing case, and every decision adapters make at once.
@@ -400,7 +417,10 @@ impl<S: Store> Engine<S> {
         case_no: &CaseNo,
         command: Command,
     ) -> Result<Vec<Event>, EngineError> {
-        self.run(case_no.clone(), command, None, None).await
+        Ok(self
+            .run(case_no.clone(), command, None, None, Want::Events)
+            .await?
+            .0)
     }
 
     /// A department's decision on a task named `licence` or `partner_check[1]`.
@@ -545,7 +565,7 @@ impl<S: Store> Engine<S> {
         (self.inner.hasher.hash_one(key) as usize) % n
     }
 
-    fn shard(&self, case_no: &CaseNo) -> &Mutex<HashMap<CaseNo, CaseState>> {
+    fn shard(&self, case_no: &CaseNo) -> &Mutex<CaseMap> {
         &self.inner.shards[self.slot(case_no, SHARDS)]
     }
 
@@ -584,7 +604,7 @@ impl<S: Store> Engine<S> {
                     .bundle(&summary.bundle, summary.version)
                     .await?
                     .ok_or_else(|| EngineError::UnknownBundle {
-                        id: summary.bundle.clone(),
+                        id: summary.bundle.to_string(),
                         version: Some(summary.version),
                     })?;
                 let (bp, _) = yijian_definitions::compile(&stored.yaml, &self.inner.check)
@@ -608,44 +628,69 @@ impl<S: Store> Engine<S> {
         Ok(state)
     }
 
-    /// Runs a command and then every decision adapters make at once, in order.
+    /// Runs a command and then every decision adapters make at once, in order. Returns the
+    /// first command's events, or the case's view at the end, as asked.
     async fn run(
         &self,
         case_no: CaseNo,
         command: Command,
         new_case: Option<Arc<Blueprint>>,
         key: Option<String>,
-    ) -> Result<Vec<Event>, EngineError> {
+        want: Want,
+    ) -> Result<(Vec<Event>, Option<CaseView>), EngineError> {
         if self.inner.closing.load(Ordering::Acquire) {
             return Err(EngineError::ShuttingDown);
         }
         self.inner.in_flight.fetch_add(1, Ordering::AcqRel);
         let _guard = InFlight(&self.inner.in_flight, &self.inner.idle);
-        let (events, effects) = self.step(&case_no, &command, new_case, key).await?;
+        let first = self
+            .step(&case_no, &command, new_case, key, want == Want::Events)
+            .await?;
+        let mut closed = first.closed;
         let mut queue = VecDeque::new();
-        self.effects(&effects, &mut queue);
-        self.drain(queue).await;
-        Ok(events)
+        self.effects(&first.effects, &mut queue);
+        while let Some((no, cmd)) = queue.pop_front() {
+            match self.step(&no, &cmd, None, None, false).await {
+                Ok(next) => {
+                    self.effects(&next.effects, &mut queue);
+                    if next.closed.is_some() && no == case_no {
+                        closed = next.closed;
+                    }
+                }
+                Err(e) => warn!(case.no = %no, error = %e, "an adapter's decision was not applied"),
+            }
+        }
+        let view = match want {
+            Want::View => match closed {
+                // Closed during this call and dropped from memory: no need to read it back.
+                Some(state) => Some(CaseView::of(&state)),
+                None => self.with_case(&case_no, CaseView::of).await.ok(),
+            },
+            Want::Events => None,
+        };
+        Ok((first.events, view))
     }
 
     /// Applies adapter decisions until none is left.
     async fn drain(&self, mut queue: VecDeque<(CaseNo, Command)>) {
         while let Some((no, cmd)) = queue.pop_front() {
-            match self.step(&no, &cmd, None, None).await {
-                Ok((_, effects)) => self.effects(&effects, &mut queue),
+            match self.step(&no, &cmd, None, None, false).await {
+                Ok(next) => self.effects(&next.effects, &mut queue),
                 Err(e) => warn!(case.no = %no, error = %e, "an adapter's decision was not applied"),
             }
         }
     }
 
-    /// One command: decide, apply, commit. Returns the events and the effects to perform.
+    /// One command: decide, apply, commit. Returns the events (when asked), the effects to
+    /// perform, and the final state when the case closed and left memory.
     async fn step(
         &self,
         case_no: &CaseNo,
         command: &Command,
         new_case: Option<Arc<Blueprint>>,
         key: Option<String>,
-    ) -> Result<(Vec<Event>, Vec<Effect>), EngineError> {
+        want_events: bool,
+    ) -> Result<Stepped, EngineError> {
         // Make sure the case is in memory before taking the shard lock (a closed case is
         // loaded for this command only: commands on closed cases are refused or, like a
         // revocation, still apply).
@@ -661,7 +706,7 @@ impl<S: Store> Engine<S> {
             }
         }
         let now = self.inner.clock.now();
-        let (events, effects, pending) = {
+        let (events, effects, closed, pending) = {
             let mut shard = self
                 .shard(case_no)
                 .lock()
@@ -685,7 +730,7 @@ impl<S: Store> Engine<S> {
                 },
             };
             let expected = state.version;
-            let events = match decide(state, command, now) {
+            let events = match decide_in_place(state, command, now) {
                 Ok(ev) => ev,
                 Err(rejection) => {
                     let fresh = new_case.is_some() && state.version == 0;
@@ -695,23 +740,27 @@ impl<S: Store> Engine<S> {
                     return Err(rejection.into());
                 }
             };
-            for e in &events {
-                apply(state, e);
-            }
             let effects = effects_of(state, &events);
             let summary = summary_of(state);
-            let closed = state.is_closed();
+            let is_closed = state.is_closed();
+            let (for_store, returned) = if want_events {
+                (events.clone(), events)
+            } else {
+                (events, Vec::new())
+            };
             let pending = self.inner.store.append(Commit {
                 case_no: case_no.clone(),
                 expected_version: expected,
-                events: events.clone(),
+                events: for_store,
                 summary,
                 idempotency_key: key,
             });
-            if closed && !self.inner.keep_closed {
-                shard.remove(case_no);
-            }
-            (events, effects, pending)
+            let closed = if is_closed && !self.inner.keep_closed {
+                shard.remove(case_no)
+            } else {
+                None
+            };
+            (returned, effects, closed, pending)
         };
         if let Err(e) = pending.await {
             // The memory copy is ahead of the store: forget it; the next use reloads.
@@ -721,8 +770,11 @@ impl<S: Store> Engine<S> {
                 .remove(case_no);
             return Err(e.into());
         }
-        debug!(case.no = %case_no, events = events.len(), "committed");
-        Ok((events, effects))
+        Ok(Stepped {
+            events,
+            effects,
+            closed,
+        })
     }
 
     /// Dispatches and cancellation notices, after commit.
@@ -740,20 +792,19 @@ impl<S: Store> Engine<S> {
     }
 
     fn hand_over(&self, work: &Work, queue: &mut VecDeque<(CaseNo, Command)>) {
-        let Some(adapter) = self.adapter(&work.department) else {
-            debug!(case.no = %work.case_no, task = %work.name, department = %work.department, "no adapter: the task waits for a completion");
+        let Some(adapter) = self.adapter(work.department()) else {
+            debug!(case.no = %work.case_no, task = %work.name(), department = %work.department(), "no adapter: the task waits for a completion");
             return;
         };
-        let sink: Arc<dyn CommandSink> = Arc::new(self.clone());
         let replier = Replier::new(
-            sink,
+            self.inner.sink.clone(),
             work.case_no.clone(),
             work.task,
-            work.department.clone(),
+            work.department().clone(),
         );
         if let Dispatch::Decided(decision) = adapter.dispatch(work, &replier) {
             let command = Command::new(
-                Actor::Department(work.department.clone()),
+                Actor::Department(work.department().clone()),
                 decision.into_action(work.task),
             );
             queue.push_back((work.case_no.clone(), command));
@@ -770,6 +821,41 @@ impl<S: Store> CommandSink for Engine<S> {
         let engine = self.clone();
         Box::pin(async move { engine.execute(&case_no, command).await })
     }
+}
+
+/// The engine seen by repliers; see `Inner::sink`.
+struct WeakSink<S>(std::sync::Weak<Inner<S>>);
+
+impl<S: Store> CommandSink for WeakSink<S> {
+    fn execute(
+        &self,
+        case_no: CaseNo,
+        command: Command,
+    ) -> BoxFuture<'static, Result<Vec<Event>, EngineError>> {
+        let inner = self.0.upgrade();
+        Box::pin(async move {
+            match inner {
+                Some(inner) => Engine { inner }.execute(&case_no, command).await,
+                None => Err(EngineError::ShuttingDown),
+            }
+        })
+    }
+}
+
+/// What a caller of `run` wants back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Want {
+    /// The first command's events.
+    Events,
+    /// The case's view at the end.
+    View,
+}
+
+/// The result of one step.
+struct Stepped {
+    events: Vec<Event>,
+    effects: Vec<Effect>,
+    closed: Option<CaseState>,
 }
 
 /// What happens after a commit.
@@ -823,17 +909,11 @@ fn work_of(
     input: Arc<serde_json::Value>,
     at: jiff::Timestamp,
 ) -> Work {
-    let bp = &state.blueprint;
-    let spec = bp.spec(task.task);
+    let spec = state.blueprint.spec(task.task);
     Work {
         case_no: state.case_no.clone(),
-        bundle: bp.id.clone(),
-        version: bp.version,
+        blueprint: state.blueprint.clone(),
         task,
-        name: task.name(bp),
-        title: spec.title.clone(),
-        department: spec.department.clone(),
-        item: spec.item.clone(),
         attempt,
         input,
         materials: spec
@@ -855,8 +935,8 @@ fn summary_of(state: &CaseState) -> CaseSummary {
         case_no: state.case_no.clone(),
         bundle: state.blueprint.id.clone(),
         version: state.blueprint.version,
-        region: state.region.to_string(),
-        status: state.status().to_owned(),
+        region: state.region.clone(),
+        status: std::borrow::Cow::Borrowed(state.status()),
         closed: state.is_closed(),
         event_count: state.version,
         accepted_at: state.accepted_at,

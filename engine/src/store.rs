@@ -8,6 +8,7 @@
 pub mod memory;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -75,13 +76,13 @@ pub struct CaseSummary {
     /// The case.
     pub case_no: CaseNo,
     /// Bundle id.
-    pub bundle: String,
+    pub bundle: Arc<str>,
     /// Bundle version.
     pub version: u32,
     /// Region code.
-    pub region: String,
+    pub region: Arc<str>,
     /// Status as shown (`running`, `awaiting_supplement`, or the outcome).
-    pub status: String,
+    pub status: std::borrow::Cow<'static, str>,
     /// Closed?
     pub closed: bool,
     /// Number of events.

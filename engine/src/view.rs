@@ -86,7 +86,7 @@ impl CaseView {
             for m in &unit.missing {
                 notice.push(NoticeItem {
                     task: name.clone(),
-                    department: spec.department.clone(),
+                    department: spec.department.to_string(),
                     missing: m.clone(),
                 });
             }
@@ -94,7 +94,7 @@ impl CaseView {
         }
         CaseView {
             case_no: state.case_no.clone(),
-            bundle: bp.id.clone(),
+            bundle: bp.id.to_string(),
             version: bp.version,
             region: state.region.to_string(),
             status: state.status().to_owned(),

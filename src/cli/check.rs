@@ -89,7 +89,7 @@ pub(crate) fn run(
                 let bp = checked.blueprint.as_ref();
                 println!(
                     "ok  {file}: {} v{}, {} tasks{}",
-                    bp.map_or("?", |b| b.id.as_str()),
+                    bp.map_or("?", |b| &*b.id),
                     bp.map_or(0, |b| b.version),
                     bp.map_or(0, |b| b.tasks.len()),
                     match checked.count(Severity::Warning) {

@@ -7,13 +7,13 @@ use serde_json::{Map, Value};
 use yijian_definitions::{OnReject, TaskIdx, TaskMode};
 
 use super::Decider;
-use crate::case::{Outcome, Phase, UnitStatus};
+use crate::case::{Outcome, Phase, UnitStatus, empty_object};
 use crate::eval;
 use crate::event::{CancelCause, EventKind};
 use crate::ids::{Actor, TaskRef};
 
 /// Starts every task that can start, then closes the case if nothing is left.
-pub(crate) fn schedule(d: &mut Decider) {
+pub(crate) fn schedule(d: &mut Decider<'_>) {
     if d.state.phase != Phase::Running {
         return;
     }
@@ -58,12 +58,12 @@ pub(crate) fn schedule(d: &mut Decider) {
 }
 
 /// A ready task: skipped, fanned out, decided by its rule, or dispatched.
-fn start_task(d: &mut Decider, idx: TaskIdx) {
+fn start_task(d: &mut Decider<'_>, idx: TaskIdx) {
     let bp = d.state.blueprint.clone();
     let spec = bp.spec(idx);
     let r = TaskRef::task(idx);
     if let Some(when) = &spec.when {
-        match eval::eval_bool(when, &d.state, None) {
+        match eval::eval_bool(when, d.state, None) {
             Ok(true) => {}
             Ok(false) => {
                 d.emit(
@@ -78,7 +78,7 @@ fn start_task(d: &mut Decider, idx: TaskIdx) {
     }
     match &spec.for_each {
         None => start_unit(d, r, None),
-        Some(list) => match eval::eval_list(list, &d.state) {
+        Some(list) => match eval::eval_list(list, d.state) {
             Err(e) => incident(d, r, format!("`for_each` could not be evaluated: {e}")),
             Ok(items) if items.is_empty() => d.emit(
                 &Actor::Engine,
@@ -104,13 +104,13 @@ fn start_task(d: &mut Decider, idx: TaskIdx) {
 }
 
 /// Dispatches a unit (evaluating its input), or decides it at once by its rule.
-pub(crate) fn start_unit(d: &mut Decider, r: TaskRef, element: Option<&Value>) {
+pub(crate) fn start_unit(d: &mut Decider<'_>, r: TaskRef, element: Option<&Value>) {
     let bp = d.state.blueprint.clone();
     let spec = bp.spec(r.task);
     let element = element.map(|e| (spec.as_var.as_str(), e));
     let mut input = Map::with_capacity(spec.input.len());
     for (name, expr) in &spec.input {
-        match eval::eval_json(expr, &d.state, element) {
+        match eval::eval_json(expr, d.state, element) {
             Ok(v) => {
                 input.insert(name.clone(), v);
             }
@@ -118,13 +118,13 @@ pub(crate) fn start_unit(d: &mut Decider, r: TaskRef, element: Option<&Value>) {
         }
     }
     if let TaskMode::Auto { rule } = &spec.mode {
-        match eval::eval_bool(rule, &d.state, element) {
+        match eval::eval_bool(rule, d.state, element) {
             Ok(true) => d.emit(
                 &Actor::Engine,
                 Some(format!("rule `{}` holds", rule.text())),
                 EventKind::TaskApproved {
                     task: r,
-                    output: Arc::new(Value::Object(Map::new())),
+                    output: empty_object(),
                 },
             ),
             Ok(false) => {
@@ -146,13 +146,17 @@ pub(crate) fn start_unit(d: &mut Decider, r: TaskRef, element: Option<&Value>) {
         EventKind::TaskDispatched {
             task: r,
             attempt,
-            input: Arc::new(Value::Object(input)),
+            input: if input.is_empty() {
+                empty_object()
+            } else {
+                Arc::new(Value::Object(input))
+            },
         },
     );
 }
 
 /// An evaluation error is not a decision: the task waits for an operator.
-fn incident(d: &mut Decider, r: TaskRef, error: String) {
+fn incident(d: &mut Decider<'_>, r: TaskRef, error: String) {
     let attempt = d.state.unit(r).map_or(0, |u| u.attempts);
     d.emit(
         &Actor::Engine,
@@ -167,7 +171,7 @@ fn incident(d: &mut Decider, r: TaskRef, error: String) {
 }
 
 /// After a refusal: an all-or-nothing bundle cancels every other open or waiting task.
-pub(crate) fn on_rejected(d: &mut Decider, refused: TaskRef) {
+pub(crate) fn on_rejected(d: &mut Decider<'_>, refused: TaskRef) {
     if d.state.blueprint.on_reject != OnReject::RejectBundle {
         return;
     }
@@ -192,7 +196,7 @@ pub(crate) fn on_rejected(d: &mut Decider, refused: TaskRef) {
 }
 
 /// Closes the case when every task is final; `forced` closes it with that outcome.
-pub(crate) fn maybe_close(d: &mut Decider, forced: Option<Outcome>) {
+pub(crate) fn maybe_close(d: &mut Decider<'_>, forced: Option<Outcome>) {
     if d.state.phase != Phase::Running {
         return;
     }
@@ -204,7 +208,7 @@ pub(crate) fn maybe_close(d: &mut Decider, forced: Option<Outcome>) {
     let mut documents = Map::new();
     for (name, expr) in &bp.documents {
         // A document whose task did not deliver is simply absent.
-        if let Ok(v) = eval::eval_json(expr, &d.state, None)
+        if let Ok(v) = eval::eval_json(expr, d.state, None)
             && !v.is_null()
         {
             documents.insert(name.clone(), v);
@@ -220,7 +224,7 @@ pub(crate) fn maybe_close(d: &mut Decider, forced: Option<Outcome>) {
     );
 }
 
-fn outcome(d: &Decider) -> Outcome {
+fn outcome(d: &Decider<'_>) -> Outcome {
     let considered: Vec<UnitStatus> = d
         .state
         .tasks

@@ -11,30 +11,27 @@ use crate::ids::Actor;
 use crate::rejection::{Rejection, Result};
 use crate::validate;
 
-pub(crate) fn submit(d: &mut Decider, actor: &Actor, s: &Submission) -> Result<()> {
+pub(crate) fn submit(d: &mut Decider<'_>, actor: &Actor, s: &Submission) -> Result<()> {
     let bp = d.state.blueprint.clone();
     // Validate on the scratch state so `required: <expr>` sees the form with defaults.
     let (form, mut problems) = validate::form(&bp, &s.form);
-    d.state.form = Arc::new(form.clone());
-    let (deferred, more) = validate::materials(&d.state, s);
+    let before = std::mem::replace(&mut d.state.form, Arc::new(form.clone()));
+    let (deferred, more) = validate::materials(d.state, s);
     problems.extend(more);
     problems.extend(validate::commitments(&bp, &s.commitments));
     if !problems.is_empty() {
+        d.state.form = before;
         return Err(Rejection::InvalidSubmission { problems });
     }
     if let Some(cond) = &bp.offered_when {
-        match eval::eval_bool(cond, &d.state, None) {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(Rejection::NotOffered {
-                    reason: format!("`{}` is false for this application", cond.text()),
-                });
-            }
-            Err(e) => {
-                return Err(Rejection::NotOffered {
-                    reason: format!("`{}` could not be evaluated: {e}", cond.text()),
-                });
-            }
+        let refused = match eval::eval_bool(cond, d.state, None) {
+            Ok(true) => None,
+            Ok(false) => Some(format!("`{}` is false for this application", cond.text())),
+            Err(e) => Some(format!("`{}` could not be evaluated: {e}", cond.text())),
+        };
+        if let Some(reason) = refused {
+            d.state.form = before;
+            return Err(Rejection::NotOffered { reason });
         }
     }
     let submission = Submission { form, ..s.clone() };

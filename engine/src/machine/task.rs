@@ -13,7 +13,7 @@ use crate::ids::{Actor, TaskRef};
 use crate::rejection::{Rejection, Result};
 use crate::validate;
 
-pub(crate) fn act(d: &mut Decider, actor: &Actor, action: &Action) -> Result<()> {
+pub(crate) fn act(d: &mut Decider<'_>, actor: &Actor, action: &Action) -> Result<()> {
     match action {
         Action::Submit(_) => Err(Rejection::AlreadySubmitted),
         Action::Approve { task, output } => {
@@ -94,7 +94,7 @@ pub(crate) fn act(d: &mut Decider, actor: &Actor, action: &Action) -> Result<()>
             if waiting.is_empty() && !deferred {
                 return Err(Rejection::NothingToSupply);
             }
-            let problems = validate::supply(&d.state, form, materials);
+            let problems = validate::supply(d.state, form, materials);
             if !problems.is_empty() {
                 return Err(Rejection::InvalidSupply { problems });
             }
@@ -141,6 +141,8 @@ pub(crate) fn act(d: &mut Decider, actor: &Actor, action: &Action) -> Result<()>
                     task: String::new(),
                 });
             }
+            // Every named task is checked before the first is withdrawn: all or nothing.
+            let mut refs: Vec<TaskRef> = Vec::with_capacity(tasks.len());
             for r in tasks {
                 let r = TaskRef::task(r.task);
                 let name = r.name(&d.state.blueprint);
@@ -156,6 +158,11 @@ pub(crate) fn act(d: &mut Decider, actor: &Actor, action: &Action) -> Result<()>
                         action: "withdrawn",
                     });
                 }
+                if !refs.contains(&r) {
+                    refs.push(r);
+                }
+            }
+            for r in refs {
                 d.emit(
                     actor,
                     Some(reason.clone()),
@@ -228,7 +235,7 @@ pub(crate) fn act(d: &mut Decider, actor: &Actor, action: &Action) -> Result<()>
 }
 
 /// The element a fan-out instance runs on.
-fn element_of(d: &Decider, r: TaskRef) -> Option<serde_json::Value> {
+fn element_of(d: &Decider<'_>, r: TaskRef) -> Option<serde_json::Value> {
     let i = r.instance?;
     d.state.tasks[r.task.index()]
         .items
@@ -261,7 +268,7 @@ fn required_reason(reason: &str) -> Result<String> {
 /// The unit a command names, checked: it exists, belongs to the acting department, and is
 /// in one of the `allowed` states.
 fn unit<'d>(
-    d: &'d Decider,
+    d: &'d Decider<'_>,
     r: TaskRef,
     actor: &Actor,
     allowed: &[UnitStatus],
@@ -274,11 +281,11 @@ fn unit<'d>(
         .get(r.task.index())
         .ok_or_else(|| Rejection::UnknownTask { task: name.clone() })?;
     if let Actor::Department(dep) = actor
-        && dep != &spec.department
+        && **dep != *spec.department
     {
         return Err(Rejection::WrongDepartment {
             task: name,
-            department: spec.department.clone(),
+            department: spec.department.to_string(),
         });
     }
     if r.instance.is_none() && spec.for_each.is_some() && action != "cancelled" {

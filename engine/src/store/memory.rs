@@ -14,16 +14,30 @@ use crate::ids::CaseNo;
 
 #[derive(Debug, Default)]
 struct Inner {
-    cases: HashMap<CaseNo, (CaseSummary, Vec<Event>)>,
+    cases: HashMap<CaseNo, (CaseSummary, Vec<Event>), foldhash::fast::RandomState>,
     keys: HashMap<String, CaseNo>,
-    bundles: BTreeMap<(String, u32), DeployedBundle>,
 }
 
+const SHARDS: usize = 16;
+
 /// The in-memory store; clones share the same data.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct MemoryStore {
-    // std Mutex: every operation is a short map update with no await inside.
-    inner: Arc<Mutex<Inner>>,
+    // std Mutexes: every operation is a short map update with no await inside. Cases are
+    // sharded so concurrent commits of different cases rarely wait for each other.
+    shards: Arc<[Mutex<Inner>]>,
+    bundles: Arc<Mutex<BTreeMap<(String, u32), DeployedBundle>>>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore {
+            shards: (0..SHARDS).map(|_| Mutex::new(Inner::default())).collect(),
+            bundles: Arc::default(),
+            hasher: foldhash::fast::RandomState::default(),
+        }
+    }
 }
 
 impl MemoryStore {
@@ -32,15 +46,39 @@ impl MemoryStore {
         MemoryStore::default()
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
-        f(&mut self.inner.lock().unwrap_or_else(PoisonError::into_inner))
+    fn shard<K: std::hash::Hash + ?Sized>(&self, key: &K) -> &Mutex<Inner> {
+        use std::hash::BuildHasher;
+        &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS]
+    }
+
+    fn with<T>(&self, case_no: &CaseNo, f: impl FnOnce(&mut Inner) -> T) -> T {
+        f(&mut self
+            .shard(case_no)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn each<T>(&self, mut f: impl FnMut(&mut Inner) -> Option<T>) -> Option<T> {
+        for shard in self.shards.iter() {
+            if let Some(t) = f(&mut shard.lock().unwrap_or_else(PoisonError::into_inner)) {
+                return Some(t);
+            }
+        }
+        None
+    }
+
+    fn bundles_with<T>(
+        &self,
+        f: impl FnOnce(&mut BTreeMap<(String, u32), DeployedBundle>) -> T,
+    ) -> T {
+        f(&mut self.bundles.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
 
 impl EventLog for MemoryStore {
     fn append(&self, commit: Commit) -> impl Future<Output = Result<()>> + Send + 'static {
         // Applied at call time, as the contract asks; the future only reports the result.
-        let result = self.with(|inner| {
+        let result = self.with(&commit.case_no.clone(), |inner| {
             let entry = inner.cases.get_mut(&commit.case_no);
             let found = entry.as_ref().map_or(0, |(s, _)| s.event_count);
             if found != commit.expected_version {
@@ -70,43 +108,53 @@ impl EventLog for MemoryStore {
     }
 
     async fn read(&self, case_no: &CaseNo) -> Result<Option<(CaseSummary, Vec<Event>)>> {
-        Ok(self.with(|inner| inner.cases.get(case_no).cloned()))
+        Ok(self.with(case_no, |inner| inner.cases.get(case_no).cloned()))
     }
 }
 
 impl CaseStore for MemoryStore {
     async fn case_for_key(&self, key: &str) -> Result<Option<CaseNo>> {
-        Ok(self.with(|inner| inner.keys.get(key).cloned()))
+        // Keys are stored in the shard of the case they created.
+        Ok(self.each(|inner| inner.keys.get(key).cloned()))
     }
 
     async fn open_cases(&self) -> Result<Vec<CaseSummary>> {
-        Ok(self.with(|inner| {
-            inner
-                .cases
-                .values()
-                .filter(|(s, _)| !s.closed)
-                .map(|(s, _)| s.clone())
-                .collect()
-        }))
+        let mut out = Vec::new();
+        self.each::<()>(|inner| {
+            out.extend(
+                inner
+                    .cases
+                    .values()
+                    .filter(|(s, _)| !s.closed)
+                    .map(|(s, _)| s.clone()),
+            );
+            None
+        });
+        Ok(out)
     }
 
     async fn case_count(&self) -> Result<u64> {
-        Ok(self.with(|inner| inner.cases.len() as u64))
+        let mut n = 0;
+        self.each::<()>(|inner| {
+            n += inner.cases.len() as u64;
+            None
+        });
+        Ok(n)
     }
 }
 
 impl BlueprintStore for MemoryStore {
     async fn deploy(&self, bundle: DeployedBundle) -> Result<Deployed> {
-        self.with(|inner| {
+        self.bundles_with(|bundles| {
             let key = (bundle.id.clone(), bundle.version);
-            match inner.bundles.get(&key) {
+            match bundles.get(&key) {
                 Some(existing) if existing.hash == bundle.hash => Ok(Deployed::Unchanged),
                 Some(_) => Err(StoreError::BundleExists {
                     id: bundle.id,
                     version: bundle.version,
                 }),
                 None => {
-                    inner.bundles.insert(key, bundle);
+                    bundles.insert(key, bundle);
                     Ok(Deployed::Created)
                 }
             }
@@ -114,10 +162,10 @@ impl BlueprintStore for MemoryStore {
     }
 
     async fn bundle(&self, id: &str, version: u32) -> Result<Option<DeployedBundle>> {
-        Ok(self.with(|inner| inner.bundles.get(&(id.to_owned(), version)).cloned()))
+        Ok(self.bundles_with(|b| b.get(&(id.to_owned(), version)).cloned()))
     }
 
     async fn bundles(&self) -> Result<Vec<DeployedBundle>> {
-        Ok(self.with(|inner| inner.bundles.values().cloned().collect()))
+        Ok(self.bundles_with(|b| b.values().cloned().collect()))
     }
 }
