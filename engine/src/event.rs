@@ -36,12 +36,12 @@ pub enum CancelCause {
     /// An upstream task was refused, withdrawn, cancelled or terminated.
     Upstream {
         /// The upstream task.
-        task: TaskRef,
+        upstream: TaskRef,
     },
     /// The bundle is all-or-nothing (`reject_bundle`) and a task was refused.
     BundleRefused {
         /// The refused task.
-        task: TaskRef,
+        refused: TaskRef,
     },
     /// An operator cancelled it (incident).
     Operator,

@@ -41,12 +41,30 @@ pub(crate) fn form(
                     out.insert(name.clone(), d.clone());
                 } else if rule.field.required == yijian_definitions::model::Required::Yes {
                     problems.push(Problem::new(path, "is required"));
+                } else if let Some(empty) = implicit_default(rule.field.ty) {
+                    // An optional list left out is an empty list (and so on), so conditions
+                    // such as `size(form.partners) > 0` work without a `default`.
+                    out.insert(name.clone(), empty);
                 }
             }
         }
     }
     (out, problems)
 }
+
+/// The value an optional field left out takes when it declares no `default`: empty for
+/// lists and objects, false for booleans; other types stay absent (test with `has(form.x)`).
+fn implicit_default(ty: FieldType) -> Option<Value> {
+    match ty {
+        FieldType::List => Some(Value::Array(Vec::new())),
+        FieldType::Object => Some(Value::Object(Map::new())),
+        FieldType::Boolean => Some(Value::Bool(false)),
+        _ => None,
+    }
+}
+
+/// The start of the message when a `required: <expr>` rule cannot be evaluated.
+pub(crate) const UNDECIDED: &str = "whether it is required could not be decided";
 
 /// `required: <expr>` rules for form fields and materials, evaluated on the case's form.
 fn required_when(
@@ -58,10 +76,7 @@ fn required_when(
     match eval::eval_bool(expr, state, None) {
         Ok(b) => b,
         Err(e) => {
-            problems.push(Problem::new(
-                path,
-                format!("whether it is required could not be decided: {e}"),
-            ));
+            problems.push(Problem::new(path, format!("{UNDECIDED}: {e}")));
             false
         }
     }

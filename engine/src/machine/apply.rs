@@ -110,7 +110,7 @@ pub fn apply(state: &mut CaseState, event: &Event) {
             settle(state, *task, UnitStatus::Withdrawn, event, at);
         }
         EventKind::TaskCancelled { task, cause } => {
-            if let CancelCause::Upstream { task: up } = cause
+            if let CancelCause::Upstream { upstream: up } = cause
                 && state.tasks[up.task.index()].dropped
             {
                 state.tasks[task.task.index()].dropped = true;

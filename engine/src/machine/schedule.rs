@@ -47,18 +47,18 @@ pub(crate) fn schedule(d: &mut Decider<'_>) {
                 EventKind::TaskCancelled {
                     task: TaskRef::task(idx),
                     cause: CancelCause::Upstream {
-                        task: TaskRef::task(up),
+                        upstream: TaskRef::task(up),
                     },
                 },
             ),
-            None => start_task(d, idx),
+            None => start_task(d, idx, &Actor::Engine),
         }
     }
     maybe_close(d, None);
 }
 
 /// A ready task: skipped, fanned out, decided by its rule, or dispatched.
-fn start_task(d: &mut Decider<'_>, idx: TaskIdx) {
+pub(crate) fn start_task(d: &mut Decider<'_>, idx: TaskIdx, actor: &Actor) {
     let bp = d.state.blueprint.clone();
     let spec = bp.spec(idx);
     let r = TaskRef::task(idx);
@@ -77,7 +77,7 @@ fn start_task(d: &mut Decider<'_>, idx: TaskIdx) {
         }
     }
     match &spec.for_each {
-        None => start_unit(d, r, None),
+        None => start_unit(d, r, None, actor),
         Some(list) => match eval::eval_list(list, d.state) {
             Err(e) => incident(d, r, format!("`for_each` could not be evaluated: {e}")),
             Ok(items) if items.is_empty() => d.emit(
@@ -96,7 +96,12 @@ fn start_task(d: &mut Decider<'_>, idx: TaskIdx) {
                     },
                 );
                 for i in 0..n {
-                    start_unit(d, TaskRef::instance(idx, i), Some(&items[i as usize]));
+                    start_unit(
+                        d,
+                        TaskRef::instance(idx, i),
+                        Some(&items[i as usize]),
+                        actor,
+                    );
                 }
             }
         },
@@ -104,7 +109,11 @@ fn start_task(d: &mut Decider<'_>, idx: TaskIdx) {
 }
 
 /// Dispatches a unit (evaluating its input), or decides it at once by its rule.
-pub(crate) fn start_unit(d: &mut Decider<'_>, r: TaskRef, element: Option<&Value>) {
+pub(crate) fn start_unit(d: &mut Decider<'_>, r: TaskRef, element: Option<&Value>, actor: &Actor) {
+    // A unit settled meanwhile (an all-or-nothing refusal of a sibling) is left alone.
+    if d.state.unit(r).is_none_or(|u| u.status.is_final()) {
+        return;
+    }
     let bp = d.state.blueprint.clone();
     let spec = bp.spec(r.task);
     let element = element.map(|e| (spec.as_var.as_str(), e));
@@ -141,7 +150,7 @@ pub(crate) fn start_unit(d: &mut Decider<'_>, r: TaskRef, element: Option<&Value
     }
     let attempt = d.state.unit(r).map_or(0, |u| u.attempts) + 1;
     d.emit(
-        &Actor::Engine,
+        actor,
         None,
         EventKind::TaskDispatched {
             task: r,
@@ -175,21 +184,34 @@ pub(crate) fn on_rejected(d: &mut Decider<'_>, refused: TaskRef) {
     if d.state.blueprint.on_reject != OnReject::RejectBundle {
         return;
     }
-    let open: Vec<TaskRef> = d
-        .state
-        .tasks
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| !t.unit.status.is_final())
-        .map(|(i, _)| TaskRef::task(TaskIdx(i as u32)))
-        .collect();
+    let mut open: Vec<TaskRef> = Vec::new();
+    for (i, t) in d.state.tasks.iter().enumerate() {
+        let idx = TaskIdx(i as u32);
+        if t.unit.status.is_final() {
+            continue;
+        }
+        if idx == refused.task
+            && let Some(list) = &t.instances
+        {
+            // The refused instance's siblings are cancelled; the join then settles the task
+            // as refused.
+            open.extend(
+                list.iter()
+                    .enumerate()
+                    .filter(|(_, u)| !u.status.is_final())
+                    .map(|(n, _)| TaskRef::instance(idx, n as u32)),
+            );
+        } else {
+            open.push(TaskRef::task(idx));
+        }
+    }
     for r in open {
         d.emit(
             &Actor::Engine,
             None,
             EventKind::TaskCancelled {
                 task: r,
-                cause: CancelCause::BundleRefused { task: refused },
+                cause: CancelCause::BundleRefused { refused },
             },
         );
     }
@@ -245,5 +267,11 @@ fn outcome(d: &Decider<'_>) -> Outcome {
     if any(UnitStatus::Approved) {
         return Outcome::PartiallyCompleted;
     }
-    Outcome::Refused
+    // Nothing delivered: refused if a department refused, otherwise the work was stopped
+    // (an operator cancelled it) without any decision.
+    if any(UnitStatus::Rejected) {
+        Outcome::Refused
+    } else {
+        Outcome::Terminated
+    }
 }

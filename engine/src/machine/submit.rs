@@ -19,6 +19,14 @@ pub(crate) fn submit(d: &mut Decider<'_>, actor: &Actor, s: &Submission) -> Resu
     let (deferred, more) = validate::materials(d.state, s);
     problems.extend(more);
     problems.extend(validate::commitments(&bp, &s.commitments));
+    // A wrong value also makes `required: <expr>` rules that read it undecidable; report the
+    // wrong value, not its echoes.
+    if problems
+        .iter()
+        .any(|p| !p.message.starts_with(validate::UNDECIDED))
+    {
+        problems.retain(|p| !p.message.starts_with(validate::UNDECIDED));
+    }
     if !problems.is_empty() {
         d.state.form = before;
         return Err(Rejection::InvalidSubmission { problems });

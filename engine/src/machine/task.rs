@@ -5,7 +5,7 @@ use std::sync::Arc;
 use yijian_definitions::{TaskMode, TaskSpec};
 
 use super::Decider;
-use super::schedule::{maybe_close, on_rejected, start_unit};
+use super::schedule::{maybe_close, on_rejected, start_task, start_unit};
 use crate::case::{Outcome, UnitStatus};
 use crate::command::Action;
 use crate::event::{CancelCause, EventKind};
@@ -108,7 +108,7 @@ pub(crate) fn act(d: &mut Decider<'_>, actor: &Actor, action: &Action) -> Result
             );
             for r in waiting {
                 let element = element_of(d, r);
-                start_unit(d, r, element.as_ref());
+                start_unit(d, r, element.as_ref(), &Actor::Engine);
             }
             Ok(())
         }
@@ -227,8 +227,15 @@ pub(crate) fn act(d: &mut Decider<'_>, actor: &Actor, action: &Action) -> Result
                 &[UnitStatus::RetryWait, UnitStatus::Incident],
                 "dispatched again",
             )?;
-            let element = element_of(d, *task);
-            start_unit(d, *task, element.as_ref());
+            let t = &d.state.tasks[task.task.index()];
+            if task.instance.is_none() && t.instances.is_none() && t.unit.attempts == 0 {
+                // The incident came before any dispatch (`when` or `for_each` could not be
+                // evaluated): start the task over, conditions included.
+                start_task(d, task.task, actor);
+            } else {
+                let element = element_of(d, *task);
+                start_unit(d, *task, element.as_ref(), actor);
+            }
             Ok(())
         }
     }
@@ -288,7 +295,15 @@ fn unit<'d>(
             department: spec.department.to_string(),
         });
     }
-    if r.instance.is_none() && spec.for_each.is_some() && action != "cancelled" {
+    // A fanned-out task is decided per instance; before the fan-out (an incident while
+    // evaluating `for_each`) the task as a whole can be retried or cancelled.
+    let fanned_out = d.state.tasks[r.task.index()].instances.is_some();
+    let whole_allowed = match action {
+        "cancelled" => true,
+        "dispatched again" => !fanned_out,
+        _ => false,
+    };
+    if r.instance.is_none() && spec.for_each.is_some() && !whole_allowed {
         return Err(Rejection::InstanceRequired { task: name });
     }
     let u = d
