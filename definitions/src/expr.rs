@@ -122,6 +122,14 @@ impl Expr {
         v
     }
 
+    /// Does the expression read task `id` (`tasks.<id>…`)?
+    pub fn reads_task(&self, id: &str) -> bool {
+        self.paths().iter().any(|p| {
+            p.segments.first().is_some_and(|s| s == "tasks")
+                && p.segments.get(1).is_some_and(|s| s == id)
+        })
+    }
+
     /// Every variable path the expression reads, e.g. `tasks.licence.output.uscc`.
     pub(crate) fn paths(&self) -> Vec<Path> {
         match &self.kind {

@@ -39,6 +39,8 @@ pub struct Work {
     pub case_no: CaseNo,
     /// The bundle version the case runs on.
     pub blueprint: Arc<Blueprint>,
+    /// The department the work goes to.
+    pub department: Arc<str>,
     /// The task (or instance).
     pub task: TaskRef,
     /// Dispatch attempt, from 1.
@@ -52,8 +54,11 @@ pub struct Work {
 }
 
 impl Work {
-    fn spec(&self) -> &TaskSpec {
-        self.blueprint.spec(self.task.task)
+    fn spec(&self) -> Option<&TaskSpec> {
+        match self.task.part {
+            crate::ids::Part::Rectification => None,
+            _ => self.blueprint.tasks.get(self.task.task.index()),
+        }
     }
 
     /// The task's name: `licence`, `partner_check[1]`.
@@ -61,19 +66,28 @@ impl Work {
         self.task.name(&self.blueprint)
     }
 
-    /// The task's title.
-    pub fn title(&self) -> &str {
-        &self.spec().title
+    /// The task's title (a verification or rectification says so).
+    pub fn title(&self) -> String {
+        match (self.task.part, self.spec()) {
+            (crate::ids::Part::Verification, Some(s)) => format!("{}（告知承诺核查）", s.title),
+            (_, Some(s)) => s.title.clone(),
+            (_, None) => "好差评整改".to_owned(),
+        }
     }
 
     /// The department id.
     pub fn department(&self) -> &Arc<str> {
-        &self.spec().department
+        &self.department
+    }
+
+    /// What kind of work: the task, a verification, a rectification.
+    pub fn part(&self) -> crate::ids::Part {
+        self.task.part
     }
 
     /// The 事项编码, where declared.
     pub fn item(&self) -> Option<&str> {
-        self.spec().item.as_deref()
+        self.spec().and_then(|s| s.item.as_deref())
     }
 
     /// The bundle id.
@@ -90,12 +104,13 @@ impl Work {
 impl Serialize for Work {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(10))?;
+        let mut m = s.serialize_map(Some(11))?;
         m.serialize_entry("case_no", &self.case_no)?;
         m.serialize_entry("bundle", self.bundle())?;
         m.serialize_entry("version", &self.version())?;
         m.serialize_entry("task", &self.name())?;
-        m.serialize_entry("title", self.title())?;
+        m.serialize_entry("title", &self.title())?;
+        m.serialize_entry("part", &self.task.part)?;
         m.serialize_entry("department", &**self.department())?;
         m.serialize_entry("item", &self.item())?;
         m.serialize_entry("attempt", &self.attempt)?;

@@ -8,8 +8,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use yijian_definitions::{Blueprint, TaskIdx};
 
+use crate::calendar::Calendar;
 use crate::command::{MaterialRef, Submission};
-use crate::ids::{CaseNo, TaskRef};
+use crate::ids::{CaseNo, Part, TaskRef};
 
 /// A shared empty JSON object: most tasks take no input and give no output, and each
 /// case would otherwise allocate one per task.
@@ -36,6 +37,8 @@ pub enum UnitStatus {
     RetryWait,
     /// Technical attempts spent; an operator must retry or cancel.
     Incident,
+    /// In a special step (特殊环节: 公示, 听证, 专家评审, 检验检测, 现场踏勘); its clock is paused.
+    Suspended,
     /// Approved (准予), with output.
     Approved,
     /// Refused (不予许可).
@@ -46,6 +49,10 @@ pub enum UnitStatus {
     Cancelled,
     /// The applicant dropped it (撤回).
     Withdrawn,
+    /// Stopped because a deferred material (容缺) was not supplied in time (终止).
+    Terminated,
+    /// A 告知承诺 grant whose verification failed.
+    Revoked,
 }
 
 impl UnitStatus {
@@ -58,6 +65,8 @@ impl UnitStatus {
                 | UnitStatus::Skipped
                 | UnitStatus::Cancelled
                 | UnitStatus::Withdrawn
+                | UnitStatus::Terminated
+                | UnitStatus::Revoked
         )
     }
 
@@ -79,11 +88,14 @@ impl UnitStatus {
             UnitStatus::SupplementRequested => "supplement_requested",
             UnitStatus::RetryWait => "retry_wait",
             UnitStatus::Incident => "incident",
+            UnitStatus::Suspended => "suspended",
             UnitStatus::Approved => "approved",
             UnitStatus::Rejected => "rejected",
             UnitStatus::Skipped => "skipped",
             UnitStatus::Cancelled => "cancelled",
             UnitStatus::Withdrawn => "withdrawn",
+            UnitStatus::Terminated => "terminated",
+            UnitStatus::Revoked => "revoked",
         }
     }
 }
@@ -131,6 +143,69 @@ pub struct Unit {
     pub dispatched_at: Option<Timestamp>,
     /// When it became final.
     pub settled_at: Option<Timestamp>,
+    /// When its promised limit ends (end of the due day), as last computed.
+    pub due: Option<Timestamp>,
+    /// When its statutory limit ends.
+    pub statutory_due: Option<Timestamp>,
+    /// When the yellow warning is due.
+    pub warn_at: Option<Timestamp>,
+    /// The warning level reached.
+    pub warning: Warning,
+    /// Closed pauses of its clock (补正, 特殊环节), and the open one.
+    pub pauses: Vec<(Timestamp, Option<Timestamp>)>,
+    /// The special step it is in, while suspended.
+    pub special_step: Option<SpecialStep>,
+}
+
+/// Deadline warning levels (预警).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Warning {
+    /// In time.
+    #[default]
+    Green,
+    /// Near the due time.
+    Yellow,
+    /// Past the due time and still open.
+    Red,
+}
+
+impl Warning {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Warning::Green => "green",
+            Warning::Yellow => "yellow",
+            Warning::Red => "red",
+        }
+    }
+}
+
+/// A special step (特殊环节, 行政许可法 第45条) excluded from time limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum SpecialStep {
+    /// Public notice.
+    #[serde(rename = "公示")]
+    PublicNotice,
+    /// Hearing.
+    #[serde(rename = "听证")]
+    Hearing,
+    /// Expert review.
+    #[serde(rename = "专家评审")]
+    ExpertReview,
+    /// Inspection or testing.
+    #[serde(rename = "检验检测")]
+    Inspection,
+    /// Site survey.
+    #[serde(rename = "现场踏勘")]
+    SiteSurvey,
+    /// Another step named in the note.
+    #[serde(rename = "other")]
+    Other,
 }
 
 /// A task in a case: one unit, or one per element for a `for_each` task.
@@ -145,6 +220,32 @@ pub struct TaskState {
     /// Withdrawn by the applicant, or cancelled because of such a withdrawal:
     /// not counted against the bundle's outcome.
     pub dropped: bool,
+    /// Granted by 告知承诺 (approved on the applicant's commitment).
+    pub committed: bool,
+    /// The verification after a 告知承诺 grant.
+    pub verification: Option<Unit>,
+}
+
+/// A rectification task after a bad evaluation (好差评).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rectification {
+    /// The department at fault.
+    pub department: Arc<str>,
+    /// The work.
+    pub unit: Unit,
+}
+
+/// An evaluation (好差评) of a closed case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// 1 非常不满意 … 5 非常满意.
+    pub grade: u8,
+    /// The department rated, if one was named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// The applicant's words.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub comment: String,
 }
 
 /// The outcome of a closed case.
@@ -187,6 +288,8 @@ pub enum Phase {
     /// Not submitted yet.
     #[default]
     New,
+    /// Proposed from a data event (免申即享); waits for the person's confirmation.
+    Proposed,
     /// Accepted and running.
     Running,
     /// Closed with an outcome.
@@ -202,6 +305,10 @@ pub struct MaterialState {
     pub provided: bool,
     /// Accepted as missing (容缺), still to be supplied.
     pub deferred: bool,
+    /// When a deferred material is due.
+    pub due: Option<Timestamp>,
+    /// Its due time passed without it (and the bundle escalates rather than terminates).
+    pub overdue: bool,
 }
 
 /// Everything the events of one case add up to.
@@ -231,12 +338,33 @@ pub struct CaseState {
     pub documents: Arc<serde_json::Map<String, serde_json::Value>>,
     /// Number of events applied.
     pub version: u64,
+    /// The calendar its time limits are counted on.
+    pub calendar: Option<Arc<Calendar>>,
+    /// When the bundle's promised limit ends.
+    pub due: Option<Timestamp>,
+    /// When the bundle's statutory limit ends.
+    pub statutory_due: Option<Timestamp>,
+    /// When the case's yellow warning is due.
+    pub warn_at: Option<Timestamp>,
+    /// The case's warning level.
+    pub warning: Warning,
+    /// Pauses of the bundle's clock (`supplement.pause: case`).
+    pub pauses: Vec<(Timestamp, Option<Timestamp>)>,
+    /// The applicant must answer the open supplement requests by then.
+    pub respond_by: Option<Timestamp>,
+    /// Rectifications opened by bad evaluations.
+    pub rectifications: Vec<Rectification>,
+    /// Evaluations received.
+    pub evaluations: Vec<Evaluation>,
+    /// Where a proposed case came from (`source`, `event_id`).
+    pub trigger: Option<(String, String)>,
 }
 
 impl CaseState {
     /// The state before any event.
     pub fn new(case_no: CaseNo, blueprint: Arc<Blueprint>) -> CaseState {
         let tasks = vec![TaskState::default(); blueprint.tasks.len()];
+        let blueprint_calendar_id = blueprint.calendar.clone();
         CaseState {
             case_no,
             blueprint,
@@ -250,11 +378,33 @@ impl CaseState {
             closed_at: None,
             documents: Arc::default(),
             version: 0,
+            calendar: default_calendar(&blueprint_calendar_id),
+            due: None,
+            statutory_due: None,
+            warn_at: None,
+            warning: Warning::Green,
+            pauses: Vec::new(),
+            respond_by: None,
+            rectifications: Vec::new(),
+            evaluations: Vec::new(),
+            trigger: None,
         }
+    }
+
+    /// The same state on another calendar (a deployment's own calendars).
+    #[must_use]
+    pub fn with_calendar(mut self, calendar: Option<Arc<Calendar>>) -> CaseState {
+        self.calendar = calendar;
+        self
     }
 
     /// The unit a reference points at.
     pub fn unit(&self, r: TaskRef) -> Option<&Unit> {
+        match r.part {
+            Part::Rectification => return self.rectifications.get(r.task.index()).map(|x| &x.unit),
+            Part::Verification => return self.tasks.get(r.task.index())?.verification.as_ref(),
+            _ => {}
+        }
         let t = self.tasks.get(r.task.index())?;
         match r.instance {
             None => Some(&t.unit),
@@ -264,10 +414,35 @@ impl CaseState {
 
     /// The unit a reference points at, mutably.
     pub fn unit_mut(&mut self, r: TaskRef) -> Option<&mut Unit> {
+        match r.part {
+            Part::Rectification => {
+                return self
+                    .rectifications
+                    .get_mut(r.task.index())
+                    .map(|x| &mut x.unit);
+            }
+            Part::Verification => return self.tasks.get_mut(r.task.index())?.verification.as_mut(),
+            _ => {}
+        }
         let t = self.tasks.get_mut(r.task.index())?;
         match r.instance {
             None => Some(&mut t.unit),
             Some(i) => t.instances.as_mut()?.get_mut(i as usize),
+        }
+    }
+
+    /// The department of a unit.
+    pub fn department(&self, r: TaskRef) -> Option<&Arc<str>> {
+        match r.part {
+            Part::Rectification => self
+                .rectifications
+                .get(r.task.index())
+                .map(|x| &x.department),
+            _ => self
+                .blueprint
+                .tasks
+                .get(r.task.index())
+                .map(|t| &t.department),
         }
     }
 
@@ -294,15 +469,17 @@ impl CaseState {
     pub fn status(&self) -> &'static str {
         match self.phase {
             Phase::New => "new",
+            Phase::Proposed => "proposed",
             Phase::Running if self.awaiting_supplement() => "awaiting_supplement",
             Phase::Running => "running",
             Phase::Closed(o) => o.as_str(),
         }
     }
 
-    /// Every work unit: plain tasks, and the instances of fanned-out tasks.
+    /// Every work unit: plain tasks, the instances of fanned-out tasks, verifications and
+    /// rectifications.
     pub fn units(&self) -> impl Iterator<Item = (TaskRef, &Unit)> + '_ {
-        self.tasks.iter().enumerate().flat_map(|(i, t)| {
+        let main = self.tasks.iter().enumerate().flat_map(|(i, t)| {
             let idx = TaskIdx(i as u32);
             let single = match t.instances {
                 None => Some((TaskRef::task(idx), &t.unit)),
@@ -314,8 +491,18 @@ impl CaseState {
                 .flatten()
                 .enumerate()
                 .map(move |(n, u)| (TaskRef::instance(idx, n as u32), u));
-            single.into_iter().chain(many)
-        })
+            let verification = t
+                .verification
+                .as_ref()
+                .map(|u| (TaskRef::verification(idx), u));
+            single.into_iter().chain(many).chain(verification)
+        });
+        let rect = self
+            .rectifications
+            .iter()
+            .enumerate()
+            .map(|(n, r)| (TaskRef::rectification(n as u32), &r.unit));
+        main.chain(rect)
     }
 
     /// The submission, as the submitted form and materials now stand.
@@ -336,4 +523,15 @@ impl CaseState {
                 .collect(),
         }
     }
+}
+
+/// The built-in calendar with this id, shared by every case that uses it.
+fn default_calendar(id: &str) -> Option<Arc<Calendar>> {
+    static BUILTIN: std::sync::OnceLock<Vec<Arc<Calendar>>> = std::sync::OnceLock::new();
+    let all = BUILTIN.get_or_init(|| {
+        crate::calendar::Calendars::builtin()
+            .map(|c| c.iter().cloned().map(Arc::new).collect())
+            .unwrap_or_default()
+    });
+    all.iter().find(|c| c.id().as_str() == id).cloned()
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::case::Missing;
+use crate::case::{Missing, SpecialStep};
 use crate::ids::{Actor, TaskRef};
 
 /// A material as supplied: a file the back office can fetch.
@@ -120,4 +120,42 @@ pub enum Action {
         /// The task or instance.
         task: TaskRef,
     },
+    /// A data event proposes a case (免申即享); it starts once the person confirms.
+    Propose {
+        /// The pre-filled application.
+        submission: Submission,
+        /// The data-sharing system.
+        source: String,
+        /// Its event id (a proposal is idempotent on source + event id).
+        event_id: String,
+    },
+    /// The person confirms a proposed case (意愿确认): it is accepted and its clock starts.
+    Confirm,
+    /// The department enters a special step (特殊环节); the task's clock pauses.
+    Suspend {
+        /// The task or instance.
+        task: TaskRef,
+        /// Which step.
+        step: SpecialStep,
+        /// What it is about.
+        note: String,
+        /// When the department expects to resume.
+        expected: Option<jiff::Timestamp>,
+    },
+    /// The special step is over; the clock runs again.
+    Resume {
+        /// The task or instance.
+        task: TaskRef,
+    },
+    /// The applicant rates the closed case (好差评).
+    Evaluate {
+        /// 1 非常不满意 … 5 非常满意.
+        grade: u8,
+        /// The department rated.
+        department: Option<String>,
+        /// The applicant's words.
+        comment: String,
+    },
+    /// Time has passed: fire whatever is due (warnings, retries, deadlines).
+    Tick,
 }

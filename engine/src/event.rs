@@ -45,6 +45,8 @@ pub enum CancelCause {
     },
     /// An operator cancelled it (incident).
     Operator,
+    /// The applicant did not answer a supplement request in time.
+    Abandoned,
 }
 
 /// What happened.
@@ -60,6 +62,30 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         deferred: Vec<String>,
     },
+    /// The case was accepted (受理): its clock starts (the day of acceptance not counted).
+    CaseAccepted {
+        /// When the bundle's promised limit ends.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due: Option<Timestamp>,
+        /// When its statutory limit ends.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        statutory_due: Option<Timestamp>,
+        /// When the case's yellow warning is due.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        warn_at: Option<Timestamp>,
+        /// When each deferred (容缺) material is due.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        deferred_due: Vec<(String, Timestamp)>,
+    },
+    /// A data event proposed the case (免申即享); it waits for confirmation.
+    CaseProposed {
+        /// The pre-filled application.
+        submission: Arc<Submission>,
+        /// The data-sharing system.
+        source: String,
+        /// Its event id.
+        event_id: String,
+    },
     /// A task was handed to its department.
     TaskDispatched {
         /// The task or instance.
@@ -68,6 +94,100 @@ pub enum EventKind {
         attempt: u32,
         /// The evaluated `input`.
         input: Arc<serde_json::Value>,
+        /// When its promised limit ends (pauses so far excluded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due: Option<Timestamp>,
+        /// When its statutory limit ends.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        statutory_due: Option<Timestamp>,
+        /// When its yellow warning is due.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        warn_at: Option<Timestamp>,
+    },
+    /// Granted at once on the applicant's commitment (告知承诺); verification follows.
+    TaskGranted {
+        /// The task.
+        task: TaskRef,
+    },
+    /// The department entered a special step (特殊环节); the clock pauses.
+    TaskSuspended {
+        /// The task or instance.
+        task: TaskRef,
+        /// Which step.
+        step: crate::case::SpecialStep,
+        /// What it is about.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        note: String,
+        /// When the department expects to resume.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expected: Option<Timestamp>,
+    },
+    /// The special step ended; the clock runs again with a new due time.
+    TaskResumed {
+        /// The task or instance.
+        task: TaskRef,
+        /// The new due time (the suspended working days excluded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due: Option<Timestamp>,
+        /// The new statutory due time.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        statutory_due: Option<Timestamp>,
+        /// The new yellow warning time.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        warn_at: Option<Timestamp>,
+    },
+    /// A deadline warning (预警 / 电子监察): a unit, or the case (`task` absent).
+    Warning {
+        /// The unit, or none for the case.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        task: Option<TaskRef>,
+        /// Yellow or red.
+        level: crate::case::Warning,
+        /// The due time it is about.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due: Option<Timestamp>,
+    },
+    /// The bundle's due time moved (its clock was paused by a case-wide supplement).
+    CaseDueChanged {
+        /// The new due time.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due: Option<Timestamp>,
+        /// The new statutory due time.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        statutory_due: Option<Timestamp>,
+        /// The new yellow warning time.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        warn_at: Option<Timestamp>,
+    },
+    /// A deferred material (容缺) was not supplied by its due time.
+    MaterialOverdue {
+        /// The material.
+        material: String,
+        /// `escalate` (keep waiting, red warning) rather than `terminate`.
+        escalated: bool,
+    },
+    /// A task stopped because a deferred material did not arrive in time (终止).
+    TaskTerminated {
+        /// The task or instance.
+        task: TaskRef,
+        /// The material that did not arrive.
+        material: String,
+    },
+    /// A 告知承诺 grant was revoked: its verification failed. Also on a closed case.
+    TaskRevoked {
+        /// The task.
+        task: TaskRef,
+        /// The merged documents that no longer stand.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        documents: Vec<String>,
+    },
+    /// The applicant rated the case (好差评).
+    Evaluated {
+        /// The rating.
+        evaluation: crate::case::Evaluation,
+        /// The department a rectification task goes to, for 不满意 or worse.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rectification: Option<Arc<str>>,
     },
     /// A `for_each` task was split into instances.
     TaskFannedOut {
@@ -99,6 +219,9 @@ pub enum EventKind {
         task: TaskRef,
         /// What is missing.
         missing: Vec<Missing>,
+        /// The applicant's deadline for the merged notice (一次性告知).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        respond_by: Option<Timestamp>,
     },
     /// The applicant supplied what was asked (and/or deferred materials).
     Supplied {
@@ -150,6 +273,20 @@ impl EventKind {
     pub fn name(&self) -> &'static str {
         match self {
             EventKind::CaseSubmitted { .. } => "case_submitted",
+            EventKind::CaseAccepted { .. } => "case_accepted",
+            EventKind::CaseProposed { .. } => "case_proposed",
+            EventKind::TaskGranted { .. } => "task_granted",
+            EventKind::TaskSuspended { .. } => "task_suspended",
+            EventKind::TaskResumed { .. } => "task_resumed",
+            EventKind::Warning { level, .. } => match level {
+                crate::case::Warning::Red => "warning_red",
+                _ => "warning_yellow",
+            },
+            EventKind::CaseDueChanged { .. } => "case_due_changed",
+            EventKind::MaterialOverdue { .. } => "material_overdue",
+            EventKind::TaskTerminated { .. } => "task_terminated",
+            EventKind::TaskRevoked { .. } => "task_revoked",
+            EventKind::Evaluated { .. } => "evaluated",
             EventKind::TaskDispatched { .. } => "task_dispatched",
             EventKind::TaskFannedOut { .. } => "task_fanned_out",
             EventKind::TaskSkipped { .. } => "task_skipped",
@@ -176,7 +313,13 @@ impl EventKind {
             | EventKind::SupplementRequested { task, .. }
             | EventKind::TaskWithdrawn { task }
             | EventKind::TaskCancelled { task, .. }
-            | EventKind::TaskFailed { task, .. } => Some(*task),
+            | EventKind::TaskFailed { task, .. }
+            | EventKind::TaskGranted { task }
+            | EventKind::TaskSuspended { task, .. }
+            | EventKind::TaskResumed { task, .. }
+            | EventKind::TaskTerminated { task, .. }
+            | EventKind::TaskRevoked { task, .. } => Some(*task),
+            EventKind::Warning { task, .. } => *task,
             _ => None,
         }
     }

@@ -29,14 +29,40 @@ impl fmt::Display for CaseNo {
     }
 }
 
-/// A unit of department work in a case: a task, or one instance of a `for_each` task.
+/// Which kind of work a [`TaskRef`] names.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Part {
+    /// The task itself (or one instance of it).
+    #[default]
+    Main,
+    /// The verification that follows a 告知承诺 grant, at the same department.
+    Verification,
+    /// A rectification after a bad evaluation (好差评); `task` is its number, not a task.
+    Rectification,
+}
+
+impl Part {
+    fn is_main(&self) -> bool {
+        *self == Part::Main
+    }
+}
+
+/// A unit of department work in a case: a task, one instance of a `for_each` task, the
+/// verification of a 告知承诺 grant, or a rectification after a bad evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct TaskRef {
-    /// The task in the blueprint.
+    /// The task in the blueprint (for a rectification: its number).
     pub task: TaskIdx,
     /// The instance of a `for_each` task (0-based), `None` for the task as a whole.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance: Option<u32>,
+    /// Which kind of work.
+    #[serde(default, skip_serializing_if = "Part::is_main")]
+    pub part: Part,
 }
 
 impl TaskRef {
@@ -45,6 +71,7 @@ impl TaskRef {
         TaskRef {
             task,
             instance: None,
+            part: Part::Main,
         }
     }
 
@@ -53,12 +80,39 @@ impl TaskRef {
         TaskRef {
             task,
             instance: Some(instance),
+            part: Part::Main,
         }
     }
 
-    /// Parses `licence` or `partner_check[1]` against a blueprint.
+    /// The verification of a 告知承诺 task.
+    pub fn verification(task: TaskIdx) -> TaskRef {
+        TaskRef {
+            task,
+            instance: None,
+            part: Part::Verification,
+        }
+    }
+
+    /// The `n`-th rectification of the case.
+    pub fn rectification(n: u32) -> TaskRef {
+        TaskRef {
+            task: TaskIdx(n),
+            instance: None,
+            part: Part::Rectification,
+        }
+    }
+
+    /// Parses `licence`, `partner_check[1]`, `fire_check.verify` or `rectify[0]`.
     pub fn parse(bp: &yijian_definitions::Blueprint, s: &str) -> Option<TaskRef> {
         let s = s.trim();
+        if let Some(rest) = s.strip_prefix("rectify[") {
+            return Some(TaskRef::rectification(
+                rest.strip_suffix(']')?.trim().parse().ok()?,
+            ));
+        }
+        if let Some(name) = s.strip_suffix(".verify") {
+            return Some(TaskRef::verification(bp.task_idx(name.trim())?));
+        }
         match s.split_once('[') {
             Some((name, rest)) => {
                 let n: u32 = rest.strip_suffix(']')?.trim().parse().ok()?;
@@ -68,15 +122,19 @@ impl TaskRef {
         }
     }
 
-    /// `licence` or `partner_check[1]`.
+    /// `licence`, `partner_check[1]`, `fire_check.verify`, `rectify[0]`.
     pub fn name(&self, bp: &yijian_definitions::Blueprint) -> String {
+        if self.part == Part::Rectification {
+            return format!("rectify[{}]", self.task.0);
+        }
         let id = bp
             .tasks
             .get(self.task.index())
             .map_or("?", |t| t.id.as_str());
-        match self.instance {
-            Some(i) => format!("{id}[{i}]"),
-            None => id.to_owned(),
+        match (self.part, self.instance) {
+            (Part::Verification, _) => format!("{id}.verify"),
+            (_, Some(i)) => format!("{id}[{i}]"),
+            (_, None) => id.to_owned(),
         }
     }
 }

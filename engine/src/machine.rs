@@ -11,9 +11,13 @@
 //! leaves the state as it was.
 
 mod apply;
+mod procedure;
 mod schedule;
 mod submit;
 mod task;
+mod time;
+
+pub use time::next_timer;
 
 use jiff::Timestamp;
 
@@ -50,12 +54,42 @@ pub fn decide_in_place(
         events: Vec::new(),
         now,
     };
+    let actor = &command.actor;
     match (&command.action, phase) {
-        (Action::Submit(s), Phase::New) => submit::submit(&mut d, &command.actor, s)?,
-        (Action::Submit(_), _) => return Err(Rejection::AlreadySubmitted),
+        (Action::Submit(s), Phase::New) => submit::submit(&mut d, actor, s)?,
+        (
+            Action::Propose {
+                submission,
+                source,
+                event_id,
+            },
+            Phase::New,
+        ) => submit::propose(&mut d, actor, submission, source, event_id)?,
+        (Action::Submit(_) | Action::Propose { .. }, _) => return Err(Rejection::AlreadySubmitted),
         (_, Phase::New) => return Err(Rejection::NoCase),
+        (Action::Confirm, Phase::Proposed) => submit::confirm(&mut d, actor)?,
+        (Action::Withdraw { tasks: None, .. }, Phase::Proposed) => {
+            task::act(&mut d, actor, &command.action)?
+        }
+        (Action::Tick, Phase::Proposed) => {}
+        (Action::Confirm, _) => return Err(Rejection::NotProposed),
+        (_, Phase::Proposed) => return Err(Rejection::NotConfirmed),
+        (Action::Tick, _) => time::tick(&mut d),
+        (
+            Action::Evaluate {
+                grade,
+                department,
+                comment,
+            },
+            Phase::Closed(_),
+        ) => task::evaluate(&mut d, actor, *grade, department.as_deref(), comment)?,
+        (Action::Evaluate { .. }, _) => return Err(Rejection::NotClosed),
+        // After closing, verifications (告知承诺) and rectifications (好差评) go on.
+        (action, Phase::Closed(_)) if task::after_close(action) => {
+            task::act(&mut d, actor, action)?
+        }
         (_, Phase::Closed(_)) => return Err(Rejection::CaseClosed),
-        (action, Phase::Running) => task::act(&mut d, &command.actor, action)?,
+        (action, Phase::Running) => task::act(&mut d, actor, action)?,
     }
     schedule::schedule(&mut d);
     Ok(d.events)

@@ -99,6 +99,50 @@ pub enum Rejection {
     /// Nothing to supply: no open supplement request and no deferred material.
     #[error("nothing is waiting for the applicant to supply")]
     NothingToSupply,
+    /// The bundle takes no proactive (免申即享) proposals (`trigger.proposed` is not set).
+    #[error("this bundle does not take proposed cases (its trigger.proposed is not set)")]
+    NotProactive,
+    /// Only a proposed case can be confirmed.
+    #[error("the case is not a proposal waiting for confirmation")]
+    NotProposed,
+    /// A proposed case must be confirmed first.
+    #[error("the case is proposed and not confirmed yet")]
+    NotConfirmed,
+    /// Evaluations (好差评) are for closed cases.
+    #[error("the case is not closed yet; evaluate it when it is")]
+    NotClosed,
+    /// Grades are 1 (非常不满意) to 5 (非常满意).
+    #[error("grade {grade} is not from 1 (非常不满意) to 5 (非常满意)")]
+    InvalidGrade {
+        /// The grade given.
+        grade: u8,
+    },
+    /// A department that has no task in this bundle.
+    #[error("department `{department}` has no task in this bundle")]
+    UnknownDepartment {
+        /// The department given.
+        department: String,
+    },
+    /// The task uses a material accepted as missing (容缺) that has not arrived yet.
+    #[error(
+        "task `{task}` cannot be approved before the deferred material `{material}` is supplied"
+    )]
+    MaterialDeferred {
+        /// The task.
+        task: String,
+        /// The missing material.
+        material: String,
+    },
+    /// The unit cannot take that command in its state (e.g. suspending a waiting task).
+    #[error("task `{task}` is {status}; it cannot be {action}")]
+    WrongStep {
+        /// The task.
+        task: String,
+        /// Its status.
+        status: UnitStatus,
+        /// What was attempted.
+        action: &'static str,
+    },
     /// Supplied data does not fit the bundle.
     #[error("the supplied data has {} problem(s): {}", problems.len(), list(problems))]
     InvalidSupply {

@@ -146,11 +146,21 @@ struct Inner<S> {
     shards: Box<[Mutex<CaseMap>]>,
     key_locks: Box<[tokio::sync::Mutex<()>]>,
     seq: AtomicU64,
+    // std Mutex: short index updates only, never across an await.
+    timers: Mutex<Timers>,
+    timer_wake: tokio::sync::Notify,
     in_flight: AtomicUsize,
     idle: tokio::sync::Notify,
     closing: AtomicBool,
     keep_closed: bool,
     hasher: foldhash::fast::RandomState,
+}
+
+/// When each case's next timer fires, ordered by time.
+#[derive(Debug, Default)]
+struct Timers {
+    by_time: std::collections::BTreeSet<(jiff::Timestamp, CaseNo)>,
+    by_case: HashMap<CaseNo, jiff::Timestamp>,
 }
 
 #[derive(Default)]
@@ -228,6 +238,8 @@ impl<S: Store> EngineBuilder<S> {
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
             seq: AtomicU64::new(count),
+            timers: Mutex::new(Timers::default()),
+            timer_wake: tokio::sync::Notify::new(),
             in_flight: AtomicUsize::new(0),
             idle: tokio::sync::Notify::new(),
             closing: AtomicBool::new(false),
@@ -368,7 +380,13 @@ impl<S: Store> Engine<S> {
     /// # Errors
     /// `UnknownBundle`, a rejection (every problem with the form and materials at once), a
     /// store error.
-    pub async fn submit(&self, req: SubmitRequest) -> Result<CaseView, EngineError> {
+    pub async fn submit(&self, mut req: SubmitRequest) -> Result<CaseView, EngineError> {
+        let submission = std::mem::take(&mut req.submission);
+        self.create(req, Action::Submit(submission)).await
+    }
+
+    /// Creates a case with its first command (a submission or a proposal).
+    async fn create(&self, req: SubmitRequest, action: Action) -> Result<CaseView, EngineError> {
         let bp =
             self.blueprint(&req.bundle, req.version)
                 .ok_or_else(|| EngineError::UnknownBundle {
@@ -390,9 +408,9 @@ impl<S: Store> Engine<S> {
         let case_no = self
             .inner
             .numbering
-            .next(&req.submission.region, &bp.id, now, seq);
+            .next(region_of(&action), &bp.id, now, seq);
         let actor = req.actor.clone().unwrap_or(Actor::Applicant);
-        let command = Command::new(actor, Action::Submit(req.submission));
+        let command = Command::new(actor, action);
         let (_, view) = self
             .run(
                 case_no.clone(),
@@ -400,6 +418,7 @@ impl<S: Store> Engine<S> {
                 Some(bp),
                 req.idempotency_key,
                 Want::View,
+                None,
             )
             .await?;
         match view {
@@ -418,7 +437,7 @@ impl<S: Store> Engine<S> {
         command: Command,
     ) -> Result<Vec<Event>, EngineError> {
         Ok(self
-            .run(case_no.clone(), command, None, None, Want::Events)
+            .run(case_no.clone(), command, None, None, Want::Events, None)
             .await?
             .0)
     }
@@ -561,6 +580,129 @@ impl<S: Store> Engine<S> {
         Ok(n)
     }
 
+    /// Records (or clears) a case's next timer.
+    fn set_timer(&self, case_no: &CaseNo, at: Option<jiff::Timestamp>) {
+        let mut t = self
+            .inner
+            .timers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let old = match at {
+            Some(at) => t.by_case.insert(case_no.clone(), at),
+            None => t.by_case.remove(case_no),
+        };
+        if old == at {
+            return;
+        }
+        if let Some(old) = old {
+            t.by_time.remove(&(old, case_no.clone()));
+        }
+        if let Some(at) = at {
+            let earliest = t.by_time.first().is_none_or(|(first, _)| at < *first);
+            t.by_time.insert((at, case_no.clone()));
+            if earliest {
+                self.inner.timer_wake.notify_one();
+            }
+        }
+    }
+
+    /// The earliest pending timer.
+    pub fn next_timer(&self) -> Option<jiff::Timestamp> {
+        self.inner
+            .timers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .by_time
+            .first()
+            .map(|(t, _)| *t)
+    }
+
+    /// Fires every timer due up to `until`, in time order, each at its own instant (so a
+    /// warning is recorded when it became due, even when the engine catches up after a
+    /// restart or a simulation jumps ahead). Returns how many fired.
+    pub async fn fire_timers(&self, until: jiff::Timestamp) -> usize {
+        let mut fired = 0;
+        loop {
+            let due = {
+                let mut t = self
+                    .inner
+                    .timers
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                match t.by_time.first().cloned() {
+                    Some((at, no)) if at <= until => {
+                        t.by_time.remove(&(at, no.clone()));
+                        t.by_case.remove(&no);
+                        Some((at, no))
+                    }
+                    _ => None,
+                }
+            };
+            let Some((at, case_no)) = due else {
+                return fired;
+            };
+            fired += 1;
+            let tick = Command::new(Actor::Engine, Action::Tick);
+            if let Err(e) = self
+                .run(case_no.clone(), tick, None, None, Want::Events, Some(at))
+                .await
+            {
+                warn!(case.no = %case_no, error = %e, "a timer could not fire");
+            }
+        }
+    }
+
+    /// Runs timers on the engine's clock until `shutdown` resolves: sleeps until the next
+    /// timer (or a new earlier one), then fires what is due.
+    pub async fn run_timers(&self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let now = self.inner.clock.now();
+            self.fire_timers(now).await;
+            let wait = match self.next_timer() {
+                Some(t) => t.duration_since(self.inner.clock.now()).clamp(
+                    jiff::SignedDuration::ZERO,
+                    jiff::SignedDuration::from_secs(60),
+                ),
+                None => jiff::SignedDuration::from_secs(60),
+            };
+            let wait =
+                std::time::Duration::try_from(wait).unwrap_or(std::time::Duration::from_secs(1));
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = self.inner.timer_wake.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    /// A data event proposes a case (免申即享). Idempotent on `source` + `event_id`: the same
+    /// event again returns the case it proposed.
+    ///
+    /// # Errors
+    /// `UnknownBundle`, a rejection (the bundle takes no proposals, an invalid form), a store
+    /// error.
+    pub async fn propose(
+        &self,
+        bundle: &str,
+        submission: Submission,
+        source: &str,
+        event_id: &str,
+    ) -> Result<CaseView, EngineError> {
+        let action = Action::Propose {
+            submission,
+            source: source.to_owned(),
+            event_id: event_id.to_owned(),
+        };
+        let req = SubmitRequest {
+            bundle: bundle.to_owned(),
+            idempotency_key: Some(format!("trigger:{source}:{event_id}")),
+            actor: Some(Actor::Trigger(Arc::from(source))),
+            ..SubmitRequest::default()
+        };
+        self.create(req, action).await
+    }
+
     fn slot<K: Hash + ?Sized>(&self, key: &K, n: usize) -> usize {
         (self.inner.hasher.hash_one(key) as usize) % n
     }
@@ -614,6 +756,7 @@ impl<S: Store> Engine<S> {
             }
         };
         let state = replay(CaseState::new(case_no.clone(), bp), &events);
+        self.set_timer(case_no, crate::machine::next_timer(&state));
         if !state.is_closed() || self.inner.keep_closed {
             let mut shard = self
                 .shard(case_no)
@@ -637,6 +780,7 @@ impl<S: Store> Engine<S> {
         new_case: Option<Arc<Blueprint>>,
         key: Option<String>,
         want: Want,
+        at: Option<jiff::Timestamp>,
     ) -> Result<(Vec<Event>, Option<CaseView>), EngineError> {
         if self.inner.closing.load(Ordering::Acquire) {
             return Err(EngineError::ShuttingDown);
@@ -644,13 +788,13 @@ impl<S: Store> Engine<S> {
         self.inner.in_flight.fetch_add(1, Ordering::AcqRel);
         let _guard = InFlight(&self.inner.in_flight, &self.inner.idle);
         let first = self
-            .step(&case_no, &command, new_case, key, want == Want::Events)
+            .step(&case_no, &command, new_case, key, want == Want::Events, at)
             .await?;
         let mut closed = first.closed;
         let mut queue = VecDeque::new();
         self.effects(&first.effects, &mut queue);
         while let Some((no, cmd)) = queue.pop_front() {
-            match self.step(&no, &cmd, None, None, false).await {
+            match self.step(&no, &cmd, None, None, false, None).await {
                 Ok(next) => {
                     self.effects(&next.effects, &mut queue);
                     if next.closed.is_some() && no == case_no {
@@ -674,7 +818,7 @@ impl<S: Store> Engine<S> {
     /// Applies adapter decisions until none is left.
     async fn drain(&self, mut queue: VecDeque<(CaseNo, Command)>) {
         while let Some((no, cmd)) = queue.pop_front() {
-            match self.step(&no, &cmd, None, None, false).await {
+            match self.step(&no, &cmd, None, None, false, None).await {
                 Ok(next) => self.effects(&next.effects, &mut queue),
                 Err(e) => warn!(case.no = %no, error = %e, "an adapter's decision was not applied"),
             }
@@ -690,6 +834,7 @@ impl<S: Store> Engine<S> {
         new_case: Option<Arc<Blueprint>>,
         key: Option<String>,
         want_events: bool,
+        at: Option<jiff::Timestamp>,
     ) -> Result<Stepped, EngineError> {
         // Make sure the case is in memory before taking the shard lock (a closed case is
         // loaded for this command only: commands on closed cases are refused or, like a
@@ -705,8 +850,8 @@ impl<S: Store> Engine<S> {
                 loaded = Some(self.load(case_no).await?);
             }
         }
-        let now = self.inner.clock.now();
-        let (events, effects, closed, pending) = {
+        let now = at.unwrap_or_else(|| self.inner.clock.now());
+        let (events, effects, closed, timer, pending) = {
             let mut shard = self
                 .shard(case_no)
                 .lock()
@@ -755,13 +900,15 @@ impl<S: Store> Engine<S> {
                 summary,
                 idempotency_key: key,
             });
+            let timer = crate::machine::next_timer(state);
             let closed = if is_closed && !self.inner.keep_closed {
                 shard.remove(case_no)
             } else {
                 None
             };
-            (returned, effects, closed, pending)
+            (returned, effects, closed, timer, pending)
         };
+        self.set_timer(case_no, timer);
         if let Err(e) = pending.await {
             // The memory copy is ahead of the store: forget it; the next use reloads.
             self.shard(case_no)
@@ -872,6 +1019,7 @@ fn effects_of(state: &CaseState, events: &[Event]) -> Vec<Effect> {
                 task,
                 attempt,
                 input,
+                ..
             } => {
                 out.push(Effect::Dispatch(work_of(
                     state,
@@ -891,7 +1039,10 @@ fn effects_of(state: &CaseState, events: &[Event]) -> Vec<Effect> {
                         case_no: state.case_no.clone(),
                         task: *task,
                         name: task.name(bp),
-                        department: bp.spec(task.task).department.clone(),
+                        department: state
+                            .department(*task)
+                            .cloned()
+                            .unwrap_or_else(|| Arc::from("")),
                         reason: e.reason.clone(),
                     }));
                 }
@@ -909,14 +1060,11 @@ fn work_of(
     input: Arc<serde_json::Value>,
     at: jiff::Timestamp,
 ) -> Work {
-    let spec = state.blueprint.spec(task.task);
-    Work {
-        case_no: state.case_no.clone(),
-        blueprint: state.blueprint.clone(),
-        task,
-        attempt,
-        input,
-        materials: spec
+    let materials = match task.part {
+        crate::ids::Part::Rectification => Vec::new(),
+        _ => state
+            .blueprint
+            .spec(task.task)
             .materials
             .iter()
             .map(|m| {
@@ -926,6 +1074,18 @@ fn work_of(
                 )
             })
             .collect(),
+    };
+    Work {
+        case_no: state.case_no.clone(),
+        department: state
+            .department(task)
+            .cloned()
+            .unwrap_or_else(|| Arc::from("")),
+        blueprint: state.blueprint.clone(),
+        task,
+        attempt,
+        input,
+        materials,
         dispatched_at: at,
     }
 }
@@ -940,6 +1100,13 @@ fn summary_of(state: &CaseState) -> CaseSummary {
         closed: state.is_closed(),
         event_count: state.version,
         accepted_at: state.accepted_at,
+    }
+}
+
+fn region_of(action: &Action) -> &str {
+    match action {
+        Action::Submit(s) | Action::Propose { submission: s, .. } => &s.region,
+        _ => "",
     }
 }
 

@@ -4,7 +4,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::case::{CaseState, Missing, Unit, UnitStatus};
+use crate::case::{CaseState, Evaluation, Missing, SpecialStep, Unit, UnitStatus, Warning};
 use crate::ids::CaseNo;
 
 /// A case, for display and the API.
@@ -26,12 +26,22 @@ pub struct CaseView {
     pub accepted_at: Option<Timestamp>,
     /// Closed at.
     pub closed_at: Option<Timestamp>,
+    /// When the bundle's promised limit ends (承诺时限), pauses excluded.
+    pub due: Option<Timestamp>,
+    /// When its statutory limit ends (法定时限).
+    pub statutory_due: Option<Timestamp>,
+    /// The case's deadline warning level.
+    pub warning: Warning,
+    /// The applicant's deadline to answer the open supplement notice.
+    pub respond_by: Option<Timestamp>,
     /// Every task.
     pub tasks: Vec<TaskView>,
     /// Every open supplement request, merged into one notice (一次性告知).
     pub supplement_notice: Vec<NoticeItem>,
-    /// Materials accepted as missing (容缺), still to be supplied.
-    pub deferred_materials: Vec<String>,
+    /// Materials accepted as missing (容缺), still to be supplied, with their due times.
+    pub deferred_materials: Vec<DeferredView>,
+    /// Evaluations (好差评) received.
+    pub evaluations: Vec<Evaluation>,
     /// Documents merged at closing (统一出件).
     pub documents: serde_json::Map<String, Value>,
     /// Number of events.
@@ -60,6 +70,27 @@ pub struct TaskView {
     /// When a retry is due.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_at: Option<Timestamp>,
+    /// When its promised limit ends, pauses excluded.
+    pub due: Option<Timestamp>,
+    /// When its statutory limit ends.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statutory_due: Option<Timestamp>,
+    /// Deadline warning level.
+    pub warning: Warning,
+    /// The special step (特殊环节) it is in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub special_step: Option<SpecialStep>,
+}
+
+/// A material accepted as missing (容缺).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeferredView {
+    /// The material id.
+    pub material: String,
+    /// When it must arrive.
+    pub due: Option<Timestamp>,
+    /// Its due time passed.
+    pub overdue: bool,
 }
 
 /// One line of the merged supplement notice.
@@ -107,8 +138,17 @@ impl CaseView {
                 .materials
                 .iter()
                 .filter(|(_, m)| m.deferred)
-                .map(|(k, _)| k.clone())
+                .map(|(k, m)| DeferredView {
+                    material: k.clone(),
+                    due: m.due,
+                    overdue: m.overdue,
+                })
                 .collect(),
+            evaluations: state.evaluations.clone(),
+            due: state.due,
+            statutory_due: state.statutory_due,
+            warning: state.warning,
+            respond_by: state.respond_by,
             documents: (*state.documents).clone(),
             event_count: state.version,
         }
@@ -130,5 +170,9 @@ fn task_view(name: String, title: &str, department: &str, u: &Unit) -> TaskView 
         reason: u.reason.clone(),
         output: u.output.as_deref().cloned(),
         retry_at: u.retry_at,
+        due: u.due,
+        statutory_due: u.statutory_due,
+        warning: u.warning,
+        special_step: u.special_step,
     }
 }

@@ -579,7 +579,12 @@ fn every_action_decides_its_events() {
             "cancel_dependants",
             &[],
             Submit,
-            &["case_submitted", "task_dispatched:a", "task_dispatched:b"],
+            &[
+                "case_submitted",
+                "case_accepted",
+                "task_dispatched:a",
+                "task_dispatched:b",
+            ],
         ),
         (
             "approve starts the dependants",
@@ -1610,18 +1615,19 @@ fn a_fan_out_of_three_is_joined_before_its_dependant() {
         c.describe(&events),
         [
             "case_submitted",
+            "case_accepted",
             "task_fanned_out:check",
             "task_dispatched:check[0]",
             "task_dispatched:check[1]",
             "task_dispatched:check[2]",
         ]
     );
-    let EventKind::TaskFannedOut { items, .. } = &events[1].kind else {
+    let EventKind::TaskFannedOut { items, .. } = &events[2].kind else {
         unreachable!()
     };
     assert_eq!(items.len(), 3);
     for (i, name) in ["甲", "乙", "丙"].into_iter().enumerate() {
-        let EventKind::TaskDispatched { input, attempt, .. } = &events[2 + i].kind else {
+        let EventKind::TaskDispatched { input, attempt, .. } = &events[3 + i].kind else {
             unreachable!()
         };
         assert_eq!((input["name"].as_str(), *attempt), (Some(name), 1));
@@ -1711,6 +1717,7 @@ fn an_empty_fan_out_is_skipped() {
         c.describe(&events),
         [
             "case_submitted",
+            "case_accepted",
             "task_skipped:check",
             "task_dispatched:summary"
         ]
@@ -1820,6 +1827,7 @@ fn every_event_carries_its_actor_time_and_reason() {
         (
             Step::Submit,
             &[
+                (|| Actor::Window("w1".into()), None),
                 (|| Actor::Window("w1".into()), None),
                 (|| Actor::Engine, None),
                 (|| Actor::Engine, None),

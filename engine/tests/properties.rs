@@ -684,9 +684,13 @@ impl Driver {
             assert_eq!(outcome, Outcome::Completed);
         } else if bp.on_reject == OnReject::CancelDependants && self.withdrawn.is_empty() {
             let delivered = all.clone().any(|i| task_status(i) == UnitStatus::Approved);
-            let expected = match delivered {
-                true => Outcome::PartiallyCompleted,
-                false => Outcome::Refused,
+            let refused = all.clone().any(|i| task_status(i) == UnitStatus::Rejected);
+            // Nothing delivered: refused when a department refused, terminated when the
+            // work was only stopped (operator cancellations).
+            let expected = match (delivered, refused) {
+                (true, _) => Outcome::PartiallyCompleted,
+                (false, true) => Outcome::Refused,
+                (false, false) => Outcome::Terminated,
             };
             assert_eq!(outcome, expected, "{:#?}", statuses(&self.state));
         }

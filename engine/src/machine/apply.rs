@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::case::{CaseState, MaterialState, Phase, TaskState, Unit, UnitStatus};
-use crate::command::MaterialRef;
+use crate::case::{
+    CaseState, MaterialState, Phase, Rectification, TaskState, Unit, UnitStatus, Warning,
+};
+use crate::command::{MaterialRef, Submission};
 use crate::event::{CancelCause, Event, EventKind};
-use crate::ids::TaskRef;
+use crate::ids::{Part, TaskRef};
 use yijian_definitions::MaterialOrigin;
 
 /// Applies one event.
@@ -19,40 +21,40 @@ pub fn apply(state: &mut CaseState, event: &Event) {
         EventKind::CaseSubmitted {
             submission,
             deferred,
+        } => load(state, submission, deferred),
+        EventKind::CaseProposed {
+            submission,
+            source,
+            event_id,
+        } => {
+            load(state, submission, &[]);
+            state.phase = Phase::Proposed;
+            state.trigger = Some((source.clone(), event_id.clone()));
+        }
+        EventKind::CaseAccepted {
+            due,
+            statutory_due,
+            warn_at,
+            deferred_due,
         } => {
             state.phase = Phase::Running;
             state.accepted_at = Some(at);
-            state.region = Arc::from(submission.region.as_str());
-            state.form = Arc::new(submission.form.clone());
-            state.commitments = submission
-                .commitments
-                .iter()
-                .filter_map(|c| state.blueprint.task_idx(c))
-                .collect();
-            let bp = state.blueprint.clone();
-            state.materials = bp
-                .materials
-                .iter()
-                .map(|(id, spec)| {
-                    let file = submission.materials.get(id).cloned();
-                    let provided = file.is_some()
-                        || (spec.source == MaterialOrigin::Shared
-                            && !submission.unavailable.contains(id));
-                    (
-                        id.clone(),
-                        MaterialState {
-                            file,
-                            provided,
-                            deferred: deferred.contains(id),
-                        },
-                    )
-                })
-                .collect();
+            state.due = *due;
+            state.statutory_due = *statutory_due;
+            state.warn_at = *warn_at;
+            for (id, t) in deferred_due {
+                if let Some(m) = state.materials.get_mut(id) {
+                    m.due = Some(*t);
+                }
+            }
         }
         EventKind::TaskDispatched {
             task,
             attempt,
             input,
+            due,
+            statutory_due,
+            warn_at,
         } => {
             if let Some(u) = state.unit_mut(*task) {
                 if u.status == UnitStatus::Incident {
@@ -64,7 +66,10 @@ pub fn apply(state: &mut CaseState, event: &Event) {
                 u.missing.clear();
                 u.retry_at = None;
                 u.dispatched_at.get_or_insert(at);
+                close_pause(&mut u.pauses, at);
+                set_clock(u, *due, *statutory_due, *warn_at, at);
             }
+            clear_respond_by(state);
         }
         EventKind::TaskFannedOut { task, items } => {
             let t = &mut state.tasks[task.task.index()];
@@ -73,21 +78,49 @@ pub fn apply(state: &mut CaseState, event: &Event) {
             t.unit.status = UnitStatus::Dispatched;
             t.unit.dispatched_at = Some(at);
         }
+        EventKind::TaskGranted { task } => {
+            let t = &mut state.tasks[task.task.index()];
+            t.committed = true;
+            t.unit.output = Some(crate::case::empty_object());
+            t.verification = Some(Unit::default());
+            finish(&mut t.unit, UnitStatus::Approved, event, at);
+        }
         EventKind::TaskSkipped { task } => settle(state, *task, UnitStatus::Skipped, event, at),
         EventKind::TaskApproved { task, output } => {
             if let Some(u) = state.unit_mut(*task) {
                 u.output = Some(output.clone());
             }
             settle(state, *task, UnitStatus::Approved, event, at);
-            if task.instance.is_none() {
+            if task.instance.is_none() && task.part == Part::Main {
                 licences_produced(state, *task, output);
             }
         }
         EventKind::TaskRejected { task } => settle(state, *task, UnitStatus::Rejected, event, at),
-        EventKind::SupplementRequested { task, missing } => {
+        EventKind::SupplementRequested {
+            task,
+            missing,
+            respond_by,
+        } => {
+            let case_wide =
+                state.blueprint.supplement.pause == yijian_definitions::PauseScope::Case;
             if let Some(u) = state.unit_mut(*task) {
                 u.status = UnitStatus::SupplementRequested;
                 u.missing = missing.clone();
+                open_pause(&mut u.pauses, at);
+            }
+            if case_wide {
+                // Every open task waits and the bundle's clock pauses too.
+                open_pause(&mut state.pauses, at);
+                for t in &mut state.tasks {
+                    for u in std::iter::once(&mut t.unit).chain(t.instances.iter_mut().flatten()) {
+                        if u.status.is_open() {
+                            open_pause(&mut u.pauses, at);
+                        }
+                    }
+                }
+            }
+            if respond_by.is_some() {
+                state.respond_by = *respond_by;
             }
         }
         EventKind::Supplied { form, materials } => {
@@ -104,6 +137,81 @@ pub fn apply(state: &mut CaseState, event: &Event) {
                     s.deferred = false;
                 }
             }
+            close_pause(&mut state.pauses, at);
+        }
+        EventKind::CaseDueChanged {
+            due,
+            statutory_due,
+            warn_at,
+        } => {
+            state.due = *due;
+            state.statutory_due = *statutory_due;
+            state.warn_at = *warn_at;
+            if due.is_some_and(|d| d > at) {
+                state.warning = Warning::Green;
+            }
+        }
+        EventKind::TaskSuspended { task, step, .. } => {
+            if let Some(u) = state.unit_mut(*task) {
+                u.status = UnitStatus::Suspended;
+                u.special_step = Some(*step);
+                open_pause(&mut u.pauses, at);
+            }
+        }
+        EventKind::TaskResumed {
+            task,
+            due,
+            statutory_due,
+            warn_at,
+        } => {
+            if let Some(u) = state.unit_mut(*task) {
+                if u.status == UnitStatus::Suspended {
+                    u.status = UnitStatus::Dispatched;
+                }
+                u.special_step = None;
+                close_pause(&mut u.pauses, at);
+                set_clock(u, *due, *statutory_due, *warn_at, at);
+            }
+        }
+        EventKind::Warning { task, level, .. } => match task {
+            Some(r) => {
+                if let Some(u) = state.unit_mut(*r) {
+                    u.warning = u.warning.max(*level);
+                }
+            }
+            None => state.warning = state.warning.max(*level),
+        },
+        EventKind::MaterialOverdue { material, .. } => {
+            if let Some(m) = state.materials.get_mut(material) {
+                m.overdue = true;
+            }
+        }
+        EventKind::TaskTerminated { task, .. } => {
+            settle(state, *task, UnitStatus::Terminated, event, at)
+        }
+        EventKind::TaskRevoked { task, documents } => {
+            if let Some(u) = state.unit_mut(TaskRef::task(task.task)) {
+                u.status = UnitStatus::Revoked;
+                u.reason = event.reason.clone();
+            }
+            if !documents.is_empty() {
+                let docs = Arc::make_mut(&mut state.documents);
+                for name in documents {
+                    docs.remove(name);
+                }
+            }
+        }
+        EventKind::Evaluated {
+            evaluation,
+            rectification,
+        } => {
+            state.evaluations.push(evaluation.clone());
+            if let Some(department) = rectification {
+                state.rectifications.push(Rectification {
+                    department: department.clone(),
+                    unit: Unit::default(),
+                });
+            }
         }
         EventKind::TaskWithdrawn { task } => {
             state.tasks[task.task.index()].dropped = true;
@@ -116,6 +224,7 @@ pub fn apply(state: &mut CaseState, event: &Event) {
                 state.tasks[task.task.index()].dropped = true;
             }
             settle(state, *task, UnitStatus::Cancelled, event, at);
+            clear_respond_by(state);
         }
         EventKind::TaskFailed {
             task,
@@ -139,7 +248,76 @@ pub fn apply(state: &mut CaseState, event: &Event) {
             state.phase = Phase::Closed(*outcome);
             state.closed_at = Some(at);
             state.documents = documents.clone();
+            state.respond_by = None;
         }
+    }
+}
+
+/// The application's data: form, materials, commitments.
+fn load(state: &mut CaseState, submission: &Submission, deferred: &[String]) {
+    state.region = Arc::from(submission.region.as_str());
+    state.form = Arc::new(submission.form.clone());
+    state.commitments = submission
+        .commitments
+        .iter()
+        .filter_map(|c| state.blueprint.task_idx(c))
+        .collect();
+    let bp = state.blueprint.clone();
+    state.materials = bp
+        .materials
+        .iter()
+        .map(|(id, spec)| {
+            let file = submission.materials.get(id).cloned();
+            let provided = file.is_some()
+                || (spec.source == MaterialOrigin::Shared && !submission.unavailable.contains(id));
+            let m = MaterialState {
+                file,
+                provided,
+                deferred: deferred.contains(id),
+                due: None,
+                overdue: false,
+            };
+            (id.clone(), m)
+        })
+        .collect();
+}
+
+fn open_pause(pauses: &mut Vec<(jiff::Timestamp, Option<jiff::Timestamp>)>, at: jiff::Timestamp) {
+    if pauses.iter().all(|(_, r)| r.is_some()) {
+        pauses.push((at, None));
+    }
+}
+
+fn close_pause(pauses: &mut [(jiff::Timestamp, Option<jiff::Timestamp>)], at: jiff::Timestamp) {
+    for p in pauses.iter_mut().filter(|(_, r)| r.is_none()) {
+        p.1 = Some(at);
+    }
+}
+
+fn set_clock(
+    u: &mut Unit,
+    due: Option<jiff::Timestamp>,
+    statutory: Option<jiff::Timestamp>,
+    warn_at: Option<jiff::Timestamp>,
+    at: jiff::Timestamp,
+) {
+    if due.is_some() {
+        // A later due time (a pause was excluded) starts the warnings over.
+        if due > u.due && due.is_some_and(|d| d > at) {
+            u.warning = Warning::Green;
+        }
+        u.due = due;
+        u.warn_at = warn_at;
+    }
+    if statutory.is_some() {
+        u.statutory_due = statutory;
+    }
+}
+
+/// The applicant's deadline lapses once no request is open.
+fn clear_respond_by(state: &mut CaseState) {
+    if state.respond_by.is_some() && !state.awaiting_supplement() {
+        state.respond_by = None;
     }
 }
 
@@ -152,6 +330,12 @@ fn settle(
     event: &Event,
     at: jiff::Timestamp,
 ) {
+    if r.part != Part::Main {
+        if let Some(u) = state.unit_mut(r) {
+            finish(u, status, event, at);
+        }
+        return;
+    }
     let t = &mut state.tasks[r.task.index()];
     match r.instance {
         None => {

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use yijian_definitions::{OnReject, TaskIdx, TaskMode};
 
-use super::Decider;
+use super::{Decider, time};
 use crate::case::{Outcome, Phase, UnitStatus, empty_object};
 use crate::eval;
 use crate::event::{CancelCause, EventKind};
-use crate::ids::{Actor, TaskRef};
+use crate::ids::{Actor, Part, TaskRef};
 
 /// Starts every task that can start, then closes the case if nothing is left.
 pub(crate) fn schedule(d: &mut Decider<'_>) {
@@ -108,11 +108,23 @@ pub(crate) fn start_task(d: &mut Decider<'_>, idx: TaskIdx, actor: &Actor) {
     }
 }
 
-/// Dispatches a unit (evaluating its input), or decides it at once by its rule.
+/// Dispatches a unit (evaluating its input), decides it at once by its rule, or grants it
+/// on the applicant's commitment (告知承诺) and dispatches its verification.
 pub(crate) fn start_unit(d: &mut Decider<'_>, r: TaskRef, element: Option<&Value>, actor: &Actor) {
     // A unit settled meanwhile (an all-or-nothing refusal of a sibling) is left alone.
     if d.state.unit(r).is_none_or(|u| u.status.is_final()) {
         return;
+    }
+    if r.part == Part::Rectification {
+        let n = r.task.index();
+        let input = d
+            .state
+            .evaluations
+            .last()
+            .and_then(|e| serde_json::to_value(e).ok())
+            .unwrap_or_default();
+        let input = serde_json::json!({"evaluation": input, "case_no": d.state.case_no.as_str(), "rectification": n});
+        return dispatch(d, r, Arc::new(input), actor);
     }
     let bp = d.state.blueprint.clone();
     let spec = bp.spec(r.task);
@@ -126,42 +138,90 @@ pub(crate) fn start_unit(d: &mut Decider<'_>, r: TaskRef, element: Option<&Value
             Err(e) => return incident(d, r, format!("input `{name}` could not be evaluated: {e}")),
         }
     }
-    if let TaskMode::Auto { rule } = &spec.mode {
-        match eval::eval_bool(rule, d.state, element) {
-            Ok(true) => d.emit(
-                &Actor::Engine,
-                Some(format!("rule `{}` holds", rule.text())),
-                EventKind::TaskApproved {
-                    task: r,
-                    output: empty_object(),
-                },
-            ),
-            Ok(false) => {
-                d.emit(
+    let input = if input.is_empty() {
+        empty_object()
+    } else {
+        Arc::new(Value::Object(input))
+    };
+    if r.part == Part::Main {
+        if let TaskMode::Auto { rule } = &spec.mode {
+            match eval::eval_bool(rule, d.state, element) {
+                Ok(true) => d.emit(
                     &Actor::Engine,
-                    Some(format!("rule `{}` does not hold", rule.text())),
-                    EventKind::TaskRejected { task: r },
-                );
-                on_rejected(d, r);
+                    Some(format!("rule `{}` holds", rule.text())),
+                    EventKind::TaskApproved {
+                        task: r,
+                        output: empty_object(),
+                    },
+                ),
+                Ok(false) => {
+                    d.emit(
+                        &Actor::Engine,
+                        Some(format!("rule `{}` does not hold", rule.text())),
+                        EventKind::TaskRejected { task: r },
+                    );
+                    on_rejected(d, r);
+                }
+                Err(e) => incident(d, r, format!("rule could not be evaluated: {e}")),
             }
-            Err(e) => incident(d, r, format!("rule could not be evaluated: {e}")),
+            return;
         }
-        return;
+        let committed = match spec.mode {
+            TaskMode::Commitment { .. } => true,
+            TaskMode::Decide {
+                commitment_allowed: true,
+                ..
+            } => d.state.commitments.contains(&r.task),
+            _ => false,
+        };
+        if committed && r.instance.is_none() && spec.for_each.is_none() {
+            d.emit(
+                &Actor::Engine,
+                Some("告知承诺：申请人书面承诺，当场准予".to_owned()),
+                EventKind::TaskGranted { task: r },
+            );
+            let v = TaskRef::verification(r.task);
+            return dispatch(d, v, input, &Actor::Engine);
+        }
     }
-    let attempt = d.state.unit(r).map_or(0, |u| u.attempts) + 1;
+    dispatch(d, r, input, actor);
+}
+
+/// Hands a unit to its department with its clock: due times count from its first dispatch,
+/// paused time excluded.
+fn dispatch(d: &mut Decider<'_>, r: TaskRef, input: Arc<Value>, actor: &Actor) {
+    let now = d.now;
+    let (attempt, start, pauses) = match d.state.unit(r) {
+        Some(u) => (
+            u.attempts + 1,
+            u.dispatched_at.unwrap_or(now),
+            u.pauses.clone(),
+        ),
+        None => (1, now, Vec::new()),
+    };
+    let clock = time::unit_clock(d.state, r, start, &pauses, now);
     d.emit(
         actor,
         None,
         EventKind::TaskDispatched {
             task: r,
             attempt,
-            input: if input.is_empty() {
-                empty_object()
-            } else {
-                Arc::new(Value::Object(input))
-            },
+            input,
+            due: clock.due,
+            statutory_due: clock.statutory_due,
+            warn_at: clock.warn_at,
         },
     );
+}
+
+/// The element a fan-out instance runs on.
+pub(crate) fn element_of(d: &Decider<'_>, r: TaskRef) -> Option<Value> {
+    let i = r.instance?;
+    d.state.tasks[r.task.index()]
+        .items
+        .as_ref()?
+        .get(i as usize)
+        .cloned()
 }
 
 /// An evaluation error is not a decision: the task waits for an operator.
@@ -219,7 +279,8 @@ pub(crate) fn on_rejected(d: &mut Decider<'_>, refused: TaskRef) {
 
 /// Closes the case when every task is final; `forced` closes it with that outcome.
 pub(crate) fn maybe_close(d: &mut Decider<'_>, forced: Option<Outcome>) {
-    if d.state.phase != Phase::Running {
+    let proposal_declined = d.state.phase == Phase::Proposed && forced.is_some();
+    if d.state.phase != Phase::Running && !proposal_declined {
         return;
     }
     if forced.is_none() && !d.state.tasks.iter().all(|t| t.unit.status.is_final()) {

@@ -1,61 +1,56 @@
 //! Commands on a running case: decisions, supplements, withdrawals, failures, retries.
+//! Special steps, evaluations and the closed-case rules are in `procedure`.
 
 use std::sync::Arc;
 
 use yijian_definitions::{TaskMode, TaskSpec};
 
-use super::Decider;
-use super::schedule::{maybe_close, on_rejected, start_task, start_unit};
+use super::procedure;
+use super::schedule::{element_of, maybe_close, on_rejected, start_task, start_unit};
+use super::{Decider, time};
 use crate::case::{Outcome, UnitStatus};
 use crate::command::Action;
 use crate::event::{CancelCause, EventKind};
-use crate::ids::{Actor, TaskRef};
+use crate::ids::{Actor, Part, TaskRef};
 use crate::rejection::{Rejection, Result};
 use crate::validate;
 
+pub(crate) use procedure::{after_close, evaluate};
+
+/// Statuses in which a department may still decide a unit.
+const DECIDABLE: [UnitStatus; 3] = [
+    UnitStatus::Dispatched,
+    UnitStatus::RetryWait,
+    UnitStatus::Incident,
+];
+
 pub(crate) fn act(d: &mut Decider<'_>, actor: &Actor, action: &Action) -> Result<()> {
     match action {
-        Action::Submit(_) => Err(Rejection::AlreadySubmitted),
-        Action::Approve { task, output } => {
-            let spec = unit(
-                d,
-                *task,
-                actor,
-                &[
-                    UnitStatus::Dispatched,
-                    UnitStatus::RetryWait,
-                    UnitStatus::Incident,
-                ],
-                "approved",
-            )?;
-            let problems = validate::output(spec, output);
-            if !problems.is_empty() {
-                return Err(Rejection::InvalidOutput {
-                    task: task.name(&d.state.blueprint),
-                    problems,
-                });
-            }
-            d.emit(
-                actor,
-                None,
-                EventKind::TaskApproved {
-                    task: *task,
-                    output: Arc::new(output.clone()),
-                },
-            );
-            Ok(())
-        }
+        Action::Submit(_) | Action::Propose { .. } => Err(Rejection::AlreadySubmitted),
+        Action::Confirm => Err(Rejection::NotProposed),
+        Action::Evaluate { .. } => Err(Rejection::NotClosed),
+        Action::Tick => Ok(()),
+        Action::Approve { task, output } => approve(d, actor, *task, output),
         Action::Refuse { task, reason } => {
             let open = [
                 UnitStatus::Dispatched,
                 UnitStatus::SupplementRequested,
+                UnitStatus::Suspended,
                 UnitStatus::RetryWait,
                 UnitStatus::Incident,
             ];
             unit(d, *task, actor, &open, "refused")?;
             let reason = required_reason(reason)?;
-            d.emit(actor, Some(reason), EventKind::TaskRejected { task: *task });
-            on_rejected(d, *task);
+            d.emit(
+                actor,
+                Some(reason.clone()),
+                EventKind::TaskRejected { task: *task },
+            );
+            match task.part {
+                Part::Verification => procedure::revoke(d, actor, *task, reason),
+                Part::Main => on_rejected(d, *task),
+                _ => {}
+            }
             Ok(())
         }
         Action::RequestSupplement { task, missing } => {
@@ -66,6 +61,13 @@ pub(crate) fn act(d: &mut Decider<'_>, actor: &Actor, action: &Action) -> Result
                 &[UnitStatus::Dispatched],
                 "asked for a supplement",
             )?;
+            if task.part != Part::Main {
+                return Err(Rejection::WrongStep {
+                    task: task.name(&d.state.blueprint),
+                    status: UnitStatus::Dispatched,
+                    action: "asked for a supplement",
+                });
+            }
             if missing.is_empty() {
                 return Err(Rejection::NothingMissing);
             }
@@ -73,45 +75,24 @@ pub(crate) fn act(d: &mut Decider<'_>, actor: &Actor, action: &Action) -> Result
             if !problems.is_empty() {
                 return Err(Rejection::InvalidSupply { problems });
             }
+            // One deadline for the merged notice (一次性告知): set by the first open request.
+            let respond_by = if d.state.awaiting_supplement() {
+                None
+            } else {
+                time::respond_by(d.state, d.now)
+            };
             d.emit(
                 actor,
                 None,
                 EventKind::SupplementRequested {
                     task: *task,
                     missing: missing.clone(),
+                    respond_by,
                 },
             );
             Ok(())
         }
-        Action::Supply { form, materials } => {
-            let waiting: Vec<TaskRef> = d
-                .state
-                .units()
-                .filter(|(_, u)| u.status == UnitStatus::SupplementRequested)
-                .map(|(r, _)| r)
-                .collect();
-            let deferred = d.state.materials.values().any(|m| m.deferred);
-            if waiting.is_empty() && !deferred {
-                return Err(Rejection::NothingToSupply);
-            }
-            let problems = validate::supply(d.state, form, materials);
-            if !problems.is_empty() {
-                return Err(Rejection::InvalidSupply { problems });
-            }
-            d.emit(
-                actor,
-                None,
-                EventKind::Supplied {
-                    form: form.clone(),
-                    materials: materials.clone(),
-                },
-            );
-            for r in waiting {
-                let element = element_of(d, r);
-                start_unit(d, r, element.as_ref(), &Actor::Engine);
-            }
-            Ok(())
-        }
+        Action::Supply { form, materials } => supply(d, actor, form, materials),
         Action::Withdraw {
             tasks: None,
             reason,
@@ -128,6 +109,7 @@ pub(crate) fn act(d: &mut Decider<'_>, actor: &Actor, action: &Action) -> Result
                 }
             }
             d.emit(actor, Some(reason), EventKind::CaseWithdrawn);
+            // A proposal declined before confirmation closes the same way.
             maybe_close(d, Some(Outcome::Withdrawn));
             Ok(())
         }
@@ -176,6 +158,7 @@ pub(crate) fn act(d: &mut Decider<'_>, actor: &Actor, action: &Action) -> Result
                 UnitStatus::Waiting,
                 UnitStatus::Dispatched,
                 UnitStatus::SupplementRequested,
+                UnitStatus::Suspended,
                 UnitStatus::RetryWait,
                 UnitStatus::Incident,
             ];
@@ -197,8 +180,8 @@ pub(crate) fn act(d: &mut Decider<'_>, actor: &Actor, action: &Action) -> Result
             retry_in,
         } => {
             let spec = unit(d, *task, actor, &[UnitStatus::Dispatched], "failed")?;
+            let retry = spec.map(|s| s.retry).unwrap_or_default();
             let u = d.state.unit(*task).cloned().unwrap_or_default();
-            let retry = spec.retry;
             let retry_at = if u.failures + 1 < retry.attempts {
                 let wait = retry_in.unwrap_or_else(|| backoff(&retry, u.failures));
                 let wait =
@@ -228,7 +211,11 @@ pub(crate) fn act(d: &mut Decider<'_>, actor: &Actor, action: &Action) -> Result
                 "dispatched again",
             )?;
             let t = &d.state.tasks[task.task.index()];
-            if task.instance.is_none() && t.instances.is_none() && t.unit.attempts == 0 {
+            if task.part == Part::Main
+                && task.instance.is_none()
+                && t.instances.is_none()
+                && t.unit.attempts == 0
+            {
                 // The incident came before any dispatch (`when` or `for_each` could not be
                 // evaluated): start the task over, conditions included.
                 start_task(d, task.task, actor);
@@ -238,17 +225,137 @@ pub(crate) fn act(d: &mut Decider<'_>, actor: &Actor, action: &Action) -> Result
             }
             Ok(())
         }
+        Action::Suspend {
+            task,
+            step,
+            note,
+            expected,
+        } => {
+            unit(d, *task, actor, &[UnitStatus::Dispatched], "suspended")?;
+            d.emit(
+                actor,
+                None,
+                EventKind::TaskSuspended {
+                    task: *task,
+                    step: *step,
+                    note: note.clone(),
+                    expected: *expected,
+                },
+            );
+            Ok(())
+        }
+        Action::Resume { task } => {
+            unit(d, *task, actor, &[UnitStatus::Suspended], "resumed")?;
+            procedure::resume(d, actor, *task);
+            Ok(())
+        }
     }
 }
 
-/// The element a fan-out instance runs on.
-fn element_of(d: &Decider<'_>, r: TaskRef) -> Option<serde_json::Value> {
-    let i = r.instance?;
-    d.state.tasks[r.task.index()]
-        .items
-        .as_ref()?
-        .get(i as usize)
+fn approve(
+    d: &mut Decider<'_>,
+    actor: &Actor,
+    task: TaskRef,
+    output: &serde_json::Value,
+) -> Result<()> {
+    let spec = unit(d, task, actor, &DECIDABLE, "approved")?;
+    let name = task.name(&d.state.blueprint);
+    if task.part == Part::Main
+        && let Some(spec) = spec
+    {
+        // 容缺: a task cannot be decided before its deferred materials arrive.
+        if let Some(m) = spec
+            .materials
+            .iter()
+            .find(|m| d.state.materials.get(*m).is_some_and(|s| s.deferred))
+        {
+            return Err(Rejection::MaterialDeferred {
+                task: name,
+                material: m.clone(),
+            });
+        }
+        let problems = validate::output(spec, output);
+        if !problems.is_empty() {
+            return Err(Rejection::InvalidOutput {
+                task: name,
+                problems,
+            });
+        }
+    }
+    let output = if output.is_null() {
+        crate::case::empty_object()
+    } else {
+        Arc::new(output.clone())
+    };
+    d.emit(actor, None, EventKind::TaskApproved { task, output });
+    Ok(())
+}
+
+fn supply(
+    d: &mut Decider<'_>,
+    actor: &Actor,
+    form: &serde_json::Map<String, serde_json::Value>,
+    materials: &std::collections::BTreeMap<String, crate::command::MaterialRef>,
+) -> Result<()> {
+    let waiting: Vec<TaskRef> = d
+        .state
+        .units()
+        .filter(|(_, u)| u.status == UnitStatus::SupplementRequested)
+        .map(|(r, _)| r)
+        .collect();
+    let deferred = d.state.materials.values().any(|m| m.deferred);
+    if waiting.is_empty() && !deferred {
+        return Err(Rejection::NothingToSupply);
+    }
+    let problems = validate::supply(d.state, form, materials);
+    if !problems.is_empty() {
+        return Err(Rejection::InvalidSupply { problems });
+    }
+    let case_paused = d.state.pauses.iter().any(|(_, r)| r.is_none());
+    let released: Vec<String> = materials
+        .keys()
+        .filter(|k| d.state.materials.get(*k).is_some_and(|m| m.deferred))
         .cloned()
+        .collect();
+    d.emit(
+        actor,
+        None,
+        EventKind::Supplied {
+            form: form.clone(),
+            materials: materials.clone(),
+        },
+    );
+    for r in &waiting {
+        let element = element_of(d, *r);
+        start_unit(d, *r, element.as_ref(), &Actor::Engine);
+    }
+    if case_paused {
+        procedure::resume_case(d);
+    }
+    // Deferred materials that arrived reach the tasks already working with them.
+    if !released.is_empty() {
+        let bp = d.state.blueprint.clone();
+        let with: Vec<TaskRef> = d
+            .state
+            .units()
+            .filter(|(r, u)| {
+                r.part == Part::Main
+                    && u.status == UnitStatus::Dispatched
+                    && !waiting.contains(r)
+                    && bp
+                        .spec(r.task)
+                        .materials
+                        .iter()
+                        .any(|m| released.contains(m))
+            })
+            .map(|(r, _)| r)
+            .collect();
+        for r in with {
+            let element = element_of(d, r);
+            start_unit(d, r, element.as_ref(), &Actor::Engine);
+        }
+    }
+    Ok(())
 }
 
 /// Exponential backoff: `min · 2^failures`, at most `max`.
@@ -263,7 +370,7 @@ fn backoff(retry: &yijian_definitions::model::RetryDef, failures: u32) -> std::t
         .min(hi)
 }
 
-fn required_reason(reason: &str) -> Result<String> {
+pub(crate) fn required_reason(reason: &str) -> Result<String> {
     let r = reason.trim();
     if r.is_empty() {
         Err(Rejection::ReasonRequired)
@@ -273,28 +380,47 @@ fn required_reason(reason: &str) -> Result<String> {
 }
 
 /// The unit a command names, checked: it exists, belongs to the acting department, and is
-/// in one of the `allowed` states.
+/// in one of the `allowed` states. Returns its task (none for a rectification).
 fn unit<'d>(
     d: &'d Decider<'_>,
     r: TaskRef,
     actor: &Actor,
     allowed: &[UnitStatus],
     action: &'static str,
-) -> Result<&'d TaskSpec> {
+) -> Result<Option<&'d TaskSpec>> {
     let bp = &d.state.blueprint;
     let name = r.name(bp);
+    let u = d
+        .state
+        .unit(r)
+        .ok_or_else(|| Rejection::UnknownTask { task: name.clone() })?;
+    let department = d
+        .state
+        .department(r)
+        .ok_or_else(|| Rejection::UnknownTask { task: name.clone() })?;
+    if let Actor::Department(dep) = actor
+        && **dep != **department
+    {
+        return Err(Rejection::WrongDepartment {
+            task: name,
+            department: department.to_string(),
+        });
+    }
+    if r.part == Part::Rectification {
+        return if allowed.contains(&u.status) {
+            Ok(None)
+        } else {
+            Err(Rejection::TaskNotOpen {
+                task: name,
+                status: u.status,
+                action,
+            })
+        };
+    }
     let spec = bp
         .tasks
         .get(r.task.index())
         .ok_or_else(|| Rejection::UnknownTask { task: name.clone() })?;
-    if let Actor::Department(dep) = actor
-        && **dep != *spec.department
-    {
-        return Err(Rejection::WrongDepartment {
-            task: name,
-            department: spec.department.to_string(),
-        });
-    }
     // A fanned-out task is decided per instance; before the fan-out (an incident while
     // evaluating `for_each`) the task as a whole can be retried or cancelled.
     let fanned_out = d.state.tasks[r.task.index()].instances.is_some();
@@ -303,13 +429,9 @@ fn unit<'d>(
         "dispatched again" => !fanned_out,
         _ => false,
     };
-    if r.instance.is_none() && spec.for_each.is_some() && !whole_allowed {
+    if r.part == Part::Main && r.instance.is_none() && spec.for_each.is_some() && !whole_allowed {
         return Err(Rejection::InstanceRequired { task: name });
     }
-    let u = d
-        .state
-        .unit(r)
-        .ok_or_else(|| Rejection::UnknownTask { task: name.clone() })?;
     if !allowed.contains(&u.status) {
         return Err(Rejection::TaskNotOpen {
             task: name,
@@ -317,12 +439,15 @@ fn unit<'d>(
             action,
         });
     }
-    if matches!(spec.mode, TaskMode::Auto { .. }) && matches!(actor, Actor::Department(_)) {
+    if r.part == Part::Main
+        && matches!(spec.mode, TaskMode::Auto { .. })
+        && matches!(actor, Actor::Department(_))
+    {
         return Err(Rejection::TaskNotOpen {
             task: name,
             status: u.status,
             action,
         });
     }
-    Ok(spec)
+    Ok(Some(spec))
 }
