@@ -41,6 +41,8 @@ pub struct Work {
     pub blueprint: Arc<Blueprint>,
     /// The department the work goes to.
     pub department: Arc<str>,
+    /// The case's region code (区划代码).
+    pub region: Arc<str>,
     /// The task (or instance).
     pub task: TaskRef,
     /// Dispatch attempt, from 1.
@@ -104,8 +106,9 @@ impl Work {
 impl Serialize for Work {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(11))?;
+        let mut m = s.serialize_map(Some(12))?;
         m.serialize_entry("case_no", &self.case_no)?;
+        m.serialize_entry("region", &*self.region)?;
         m.serialize_entry("bundle", self.bundle())?;
         m.serialize_entry("version", &self.version())?;
         m.serialize_entry("task", &self.name())?;

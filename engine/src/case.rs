@@ -155,6 +155,30 @@ pub struct Unit {
     pub pauses: Vec<(Timestamp, Option<Timestamp>)>,
     /// The special step it is in, while suspended.
     pub special_step: Option<SpecialStep>,
+    /// The back office's lease or claim on it.
+    pub lease: Option<Lease>,
+    /// The last lease token issued (fencing: every new lease gets a larger one).
+    pub lease_seq: u64,
+}
+
+/// A back office's hold on a unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// The fencing token.
+    pub token: u64,
+    /// The worker.
+    pub worker: String,
+    /// When it expires; `None` once the department accepted the item (a claim).
+    pub expires_at: Option<Timestamp>,
+    /// The department's receipt number (受理编号), once accepted.
+    pub receipt_no: Option<String>,
+}
+
+impl Lease {
+    /// Held at `now` (accepted claims never expire).
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        self.expires_at.is_none_or(|t| t > now)
+    }
 }
 
 /// Deadline warning levels (预警).

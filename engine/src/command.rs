@@ -49,12 +49,29 @@ pub struct Command {
     pub actor: Actor,
     /// What is asked.
     pub action: Action,
+    /// The fencing token of the lease the caller holds on the unit (back offices polling a
+    /// queue); a command naming an older lease is refused. `None`: no lease named
+    /// (in-process adapters, operators).
+    pub lease: Option<u64>,
 }
 
 impl Command {
     /// A command by `actor`.
     pub fn new(actor: Actor, action: Action) -> Command {
-        Command { actor, action }
+        Command {
+            actor,
+            action,
+            lease: None,
+        }
+    }
+}
+
+impl Command {
+    /// The same command under lease `token`.
+    #[must_use]
+    pub fn with_lease(mut self, token: u64) -> Command {
+        self.lease = Some(token);
+        self
     }
 }
 
@@ -156,6 +173,30 @@ pub enum Action {
         /// The applicant's words.
         comment: String,
     },
-    /// Time has passed: fire whatever is due (warnings, retries, deadlines).
+    /// Time has passed: fire whatever is due (warnings, retries, deadlines, lease expiry).
     Tick,
+    /// A back office takes a dispatched unit from its queue until `until` (fetch-and-lock).
+    Lease {
+        /// The unit.
+        task: TaskRef,
+        /// The worker's name.
+        worker: String,
+        /// When the lease expires unless extended.
+        until: jiff::Timestamp,
+    },
+    /// Extends the lease the command names (`Command::lease`).
+    Heartbeat {
+        /// The unit.
+        task: TaskRef,
+        /// The new expiry.
+        until: jiff::Timestamp,
+    },
+    /// The department formally accepts the item (受理): the lease becomes a claim that no
+    /// longer expires; the unit's deadline still runs.
+    Accept {
+        /// The unit.
+        task: TaskRef,
+        /// The department's own receipt number.
+        receipt_no: Option<String>,
+    },
 }

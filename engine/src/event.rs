@@ -181,6 +181,43 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         documents: Vec<String>,
     },
+    /// A back office leased the unit from its queue.
+    TaskLeased {
+        /// The unit.
+        task: TaskRef,
+        /// The fencing token (strictly larger for every new lease of the unit).
+        token: u64,
+        /// The worker.
+        worker: String,
+        /// When the lease expires unless extended.
+        expires_at: Timestamp,
+    },
+    /// The lease was extended.
+    LeaseExtended {
+        /// The unit.
+        task: TaskRef,
+        /// The token.
+        token: u64,
+        /// The new expiry.
+        expires_at: Timestamp,
+    },
+    /// The lease expired: the unit is back in its queue.
+    LeaseExpired {
+        /// The unit.
+        task: TaskRef,
+        /// The token that expired.
+        token: u64,
+    },
+    /// The department formally accepted the item (受理).
+    TaskAccepted {
+        /// The unit.
+        task: TaskRef,
+        /// The token of the lease that became a claim.
+        token: u64,
+        /// The department's receipt number.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        receipt_no: Option<String>,
+    },
     /// The applicant rated the case (好差评).
     Evaluated {
         /// The rating.
@@ -287,6 +324,10 @@ impl EventKind {
             EventKind::TaskTerminated { .. } => "task_terminated",
             EventKind::TaskRevoked { .. } => "task_revoked",
             EventKind::Evaluated { .. } => "evaluated",
+            EventKind::TaskLeased { .. } => "task_leased",
+            EventKind::LeaseExtended { .. } => "lease_extended",
+            EventKind::LeaseExpired { .. } => "lease_expired",
+            EventKind::TaskAccepted { .. } => "task_accepted",
             EventKind::TaskDispatched { .. } => "task_dispatched",
             EventKind::TaskFannedOut { .. } => "task_fanned_out",
             EventKind::TaskSkipped { .. } => "task_skipped",
@@ -318,7 +359,11 @@ impl EventKind {
             | EventKind::TaskSuspended { task, .. }
             | EventKind::TaskResumed { task, .. }
             | EventKind::TaskTerminated { task, .. }
-            | EventKind::TaskRevoked { task, .. } => Some(*task),
+            | EventKind::TaskRevoked { task, .. }
+            | EventKind::TaskLeased { task, .. }
+            | EventKind::LeaseExtended { task, .. }
+            | EventKind::LeaseExpired { task, .. }
+            | EventKind::TaskAccepted { task, .. } => Some(*task),
             EventKind::Warning { task, .. } => *task,
             _ => None,
         }

@@ -39,6 +39,6 @@ pub use event::{Event, EventKind};
 pub use ids::{Actor, CaseNo, TaskRef};
 pub use machine::{apply, decide, decide_in_place, replay};
 pub use rejection::{Problem, Rejection};
-pub use runtime::{Engine, EngineBuilder, EngineError, SubmitRequest};
+pub use runtime::{Engine, EngineBuilder, EngineError, FetchRequest, LeasedWork, SubmitRequest};
 pub use store::memory::MemoryStore;
 pub use view::CaseView;

@@ -143,6 +143,25 @@ pub enum Rejection {
         /// What was attempted.
         action: &'static str,
     },
+    /// The command names a lease that is not the unit's current one (expired, replaced, or
+    /// never issued): another worker may hold the unit now.
+    #[error("task `{task}`: lease token {given} is not current{}", current.map(|c| format!(" (current: {c})")).unwrap_or_default())]
+    StaleLease {
+        /// The task.
+        task: String,
+        /// The token given.
+        given: u64,
+        /// The current token, if the unit is leased.
+        current: Option<u64>,
+    },
+    /// The unit is leased to another worker.
+    #[error("task `{task}` is leased until {until}")]
+    Leased {
+        /// The task.
+        task: String,
+        /// Until when (absent: claimed by the department).
+        until: String,
+    },
     /// Supplied data does not fit the bundle.
     #[error("the supplied data has {} problem(s): {}", problems.len(), list(problems))]
     InvalidSupply {

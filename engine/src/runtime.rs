@@ -8,6 +8,7 @@
 //! once is applied in the same call, without another round trip.
 
 mod numbering;
+mod queue;
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash};
@@ -15,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use sha2::{Digest, Sha256};
-use tracing::{debug, warn};
+use tracing::warn;
 use yijian_definitions::{Blueprint, CheckOptions, Diagnostic};
 
 use crate::adapter::{Adapter, BoxFuture, CommandSink, Dispatch, Replier, Work, WorkCancelled};
@@ -30,6 +31,7 @@ use crate::store::{CaseSummary, Commit, Deployed, DeployedBundle, Store, StoreEr
 use crate::view::CaseView;
 
 pub use numbering::{CaseNumbering, DefaultNumbering};
+pub use queue::{FetchRequest, LeasedWork, QueueDepth};
 
 /// Why the engine could not do what was asked.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -149,6 +151,7 @@ struct Inner<S> {
     // std Mutex: short index updates only, never across an await.
     timers: Mutex<Timers>,
     timer_wake: tokio::sync::Notify,
+    queues: queue::Queues,
     in_flight: AtomicUsize,
     idle: tokio::sync::Notify,
     closing: AtomicBool,
@@ -240,6 +243,7 @@ impl<S: Store> EngineBuilder<S> {
             seq: AtomicU64::new(count),
             timers: Mutex::new(Timers::default()),
             timer_wake: tokio::sync::Notify::new(),
+            queues: queue::Queues::default(),
             in_flight: AtomicUsize::new(0),
             idle: tokio::sync::Notify::new(),
             closing: AtomicBool::new(false),
@@ -552,12 +556,13 @@ impl<S: Store> Engine<S> {
     /// A store error, or a case whose bundle is not deployed.
     pub async fn recover(&self) -> Result<usize, EngineError> {
         let open = self.inner.store.open_cases().await?;
+        let now = self.inner.clock.now();
         let mut n = 0;
         for summary in open {
             let works = self
                 .with_case(&summary.case_no, |s| {
                     s.units()
-                        .filter(|(_, u)| u.status == UnitStatus::Dispatched)
+                        .filter(|(r, _)| Self::queueable(s, *r, now))
                         .map(|(r, u)| {
                             work_of(
                                 s,
@@ -928,7 +933,7 @@ impl<S: Store> Engine<S> {
     fn effects(&self, effects: &[Effect], queue: &mut VecDeque<(CaseNo, Command)>) {
         for e in effects {
             match e {
-                Effect::Dispatch(work) => self.hand_over(work, queue),
+                Effect::Dispatch(work) | Effect::Requeue(work) => self.hand_over(work, queue),
                 Effect::Cancel(notice) => {
                     if let Some(a) = self.adapter(&notice.department) {
                         a.cancel(notice);
@@ -940,7 +945,8 @@ impl<S: Store> Engine<S> {
 
     fn hand_over(&self, work: &Work, queue: &mut VecDeque<(CaseNo, Command)>) {
         let Some(adapter) = self.adapter(work.department()) else {
-            debug!(case.no = %work.case_no, task = %work.name(), department = %work.department(), "no adapter: the task waits for a completion");
+            // No adapter: the department's back office fetches it from its queue.
+            self.inner.queues.push(work);
             return;
         };
         let replier = Replier::new(
@@ -1008,6 +1014,8 @@ struct Stepped {
 /// What happens after a commit.
 enum Effect {
     Dispatch(Work),
+    /// A lease expired: back to the department's queue (or adapter).
+    Requeue(Work),
     Cancel(WorkCancelled),
 }
 
@@ -1028,6 +1036,17 @@ fn effects_of(state: &CaseState, events: &[Event]) -> Vec<Effect> {
                     input.clone(),
                     e.at,
                 )));
+            }
+            EventKind::LeaseExpired { task, .. } => {
+                if let Some(u) = state.unit(*task)
+                    && u.status == UnitStatus::Dispatched
+                {
+                    let input = u.input.clone().unwrap_or_default();
+                    let at = u.dispatched_at.unwrap_or(e.at);
+                    out.push(Effect::Requeue(work_of(
+                        state, *task, u.attempts, input, at,
+                    )));
+                }
             }
             EventKind::TaskCancelled { task, .. } | EventKind::TaskWithdrawn { task } => {
                 let bp = &state.blueprint;
@@ -1053,7 +1072,7 @@ fn effects_of(state: &CaseState, events: &[Event]) -> Vec<Effect> {
     out
 }
 
-fn work_of(
+pub(crate) fn work_of(
     state: &CaseState,
     task: TaskRef,
     attempt: u32,
@@ -1081,6 +1100,7 @@ fn work_of(
             .department(task)
             .cloned()
             .unwrap_or_else(|| Arc::from("")),
+        region: state.region.clone(),
         blueprint: state.blueprint.clone(),
         task,
         attempt,

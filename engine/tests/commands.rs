@@ -345,7 +345,7 @@ impl Case {
     }
 
     fn step(&mut self, step: Step) -> Result<Vec<Event>, Rejection> {
-        let Command { actor, action } = self.command(step);
+        let Command { actor, action, .. } = self.command(step);
         self.run(actor, action)
     }
 

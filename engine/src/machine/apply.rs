@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::case::{
-    CaseState, MaterialState, Phase, Rectification, TaskState, Unit, UnitStatus, Warning,
+    CaseState, Lease, MaterialState, Phase, Rectification, TaskState, Unit, UnitStatus, Warning,
 };
 use crate::command::{MaterialRef, Submission};
 use crate::event::{CancelCause, Event, EventKind};
@@ -66,6 +66,8 @@ pub fn apply(state: &mut CaseState, event: &Event) {
                 u.missing.clear();
                 u.retry_at = None;
                 u.dispatched_at.get_or_insert(at);
+                // A new dispatch is fetched anew from the queue.
+                u.lease = None;
                 close_pause(&mut u.pauses, at);
                 set_clock(u, *due, *statutory_due, *warn_at, at);
             }
@@ -241,6 +243,42 @@ pub fn apply(state: &mut CaseState, event: &Event) {
                 } else {
                     UnitStatus::Incident
                 };
+            }
+        }
+        EventKind::TaskLeased {
+            task,
+            token,
+            worker,
+            expires_at,
+        } => {
+            if let Some(u) = state.unit_mut(*task) {
+                u.lease = Some(Lease {
+                    token: *token,
+                    worker: worker.clone(),
+                    expires_at: Some(*expires_at),
+                    receipt_no: None,
+                });
+                u.lease_seq = u.lease_seq.max(*token);
+            }
+        }
+        EventKind::LeaseExtended {
+            task, expires_at, ..
+        } => {
+            if let Some(l) = state.unit_mut(*task).and_then(|u| u.lease.as_mut()) {
+                l.expires_at = Some(*expires_at);
+            }
+        }
+        EventKind::LeaseExpired { task, .. } => {
+            if let Some(u) = state.unit_mut(*task) {
+                u.lease = None;
+            }
+        }
+        EventKind::TaskAccepted {
+            task, receipt_no, ..
+        } => {
+            if let Some(l) = state.unit_mut(*task).and_then(|u| u.lease.as_mut()) {
+                l.expires_at = None;
+                l.receipt_no = receipt_no.clone();
             }
         }
         EventKind::CaseWithdrawn => {}

@@ -24,12 +24,102 @@ const DECIDABLE: [UnitStatus; 3] = [
     UnitStatus::Incident,
 ];
 
-pub(crate) fn act(d: &mut Decider<'_>, actor: &Actor, action: &Action) -> Result<()> {
+pub(crate) fn act(
+    d: &mut Decider<'_>,
+    actor: &Actor,
+    action: &Action,
+    lease: Option<u64>,
+) -> Result<()> {
+    // A command under a lease must name the unit's current one (fencing).
+    if let Some(token) = lease
+        && let Some(task) = leased_task(action)
+    {
+        check_lease(d, task, token)?;
+    }
     match action {
         Action::Submit(_) | Action::Propose { .. } => Err(Rejection::AlreadySubmitted),
         Action::Confirm => Err(Rejection::NotProposed),
         Action::Evaluate { .. } => Err(Rejection::NotClosed),
         Action::Tick => Ok(()),
+        Action::Lease {
+            task,
+            worker,
+            until,
+        } => {
+            unit(d, *task, actor, &[UnitStatus::Dispatched], "leased")?;
+            let u = d.state.unit(*task).cloned().unwrap_or_default();
+            if let Some(l) = u.lease.as_ref().filter(|l| l.is_live(d.now)) {
+                return Err(Rejection::Leased {
+                    task: task.name(&d.state.blueprint),
+                    until: l
+                        .expires_at
+                        .map_or_else(|| "accepted".to_owned(), |t| t.to_string()),
+                });
+            }
+            let token = u.lease_seq + 1;
+            d.emit(
+                actor,
+                None,
+                EventKind::TaskLeased {
+                    task: *task,
+                    token,
+                    worker: worker.clone(),
+                    expires_at: *until,
+                },
+            );
+            Ok(())
+        }
+        Action::Heartbeat { task, until } => {
+            let token = lease.ok_or_else(|| stale(d, *task, 0))?;
+            unit(
+                d,
+                *task,
+                actor,
+                &[
+                    UnitStatus::Dispatched,
+                    UnitStatus::Suspended,
+                    UnitStatus::SupplementRequested,
+                ],
+                "extended",
+            )?;
+            let accepted = d
+                .state
+                .unit(*task)
+                .and_then(|u| u.lease.as_ref())
+                .is_some_and(|l| l.expires_at.is_none());
+            if !accepted {
+                d.emit(
+                    actor,
+                    None,
+                    EventKind::LeaseExtended {
+                        task: *task,
+                        token,
+                        expires_at: *until,
+                    },
+                );
+            }
+            Ok(())
+        }
+        Action::Accept { task, receipt_no } => {
+            let token = lease.ok_or_else(|| stale(d, *task, 0))?;
+            unit(
+                d,
+                *task,
+                actor,
+                &[UnitStatus::Dispatched, UnitStatus::Suspended],
+                "accepted",
+            )?;
+            d.emit(
+                actor,
+                None,
+                EventKind::TaskAccepted {
+                    task: *task,
+                    token,
+                    receipt_no: receipt_no.clone(),
+                },
+            );
+            Ok(())
+        }
         Action::Approve { task, output } => approve(d, actor, *task, output),
         Action::Refuse { task, reason } => {
             let open = [
@@ -356,6 +446,48 @@ fn supply(
         }
     }
     Ok(())
+}
+
+/// The unit a command under lease acts on.
+fn leased_task(action: &Action) -> Option<TaskRef> {
+    match action {
+        Action::Approve { task, .. }
+        | Action::Refuse { task, .. }
+        | Action::RequestSupplement { task, .. }
+        | Action::Fail { task, .. }
+        | Action::Suspend { task, .. }
+        | Action::Resume { task }
+        | Action::Heartbeat { task, .. }
+        | Action::Accept { task, .. } => Some(*task),
+        _ => None,
+    }
+}
+
+fn stale(d: &Decider<'_>, task: TaskRef, given: u64) -> Rejection {
+    let current = d
+        .state
+        .unit(task)
+        .and_then(|u| u.lease.as_ref())
+        .filter(|l| l.is_live(d.now))
+        .map(|l| l.token);
+    Rejection::StaleLease {
+        task: task.name(&d.state.blueprint),
+        given,
+        current,
+    }
+}
+
+/// The unit's live lease must carry `token`.
+fn check_lease(d: &Decider<'_>, task: TaskRef, token: u64) -> Result<()> {
+    let current = d
+        .state
+        .unit(task)
+        .and_then(|u| u.lease.as_ref())
+        .filter(|l| l.is_live(d.now));
+    match current {
+        Some(l) if l.token == token => Ok(()),
+        _ => Err(stale(d, task, token)),
+    }
 }
 
 /// Exponential backoff: `min · 2^failures`, at most `max`.

@@ -213,6 +213,11 @@ pub fn next_timer(state: &CaseState) -> Option<Timestamp> {
         if u.status == UnitStatus::RetryWait {
             at(u.retry_at);
         }
+        if let Some(l) = &u.lease
+            && !u.status.is_final()
+        {
+            at(l.expires_at);
+        }
         if clock_runs(u) {
             if u.warning < Warning::Yellow {
                 at(u.warn_at);
@@ -264,6 +269,25 @@ pub(crate) fn tick(d: &mut Decider<'_>) {
     for r in retries {
         let element = super::schedule::element_of(d, r);
         super::schedule::start_unit(d, r, element.as_ref(), &Actor::Engine);
+    }
+    // Leases not extended in time: the units go back to their queues.
+    let expired: Vec<(TaskRef, u64)> = d
+        .state
+        .units()
+        .filter(|(_, u)| !u.status.is_final())
+        .filter_map(|(r, u)| {
+            u.lease
+                .as_ref()
+                .filter(|l| !l.is_live(now))
+                .map(|l| (r, l.token))
+        })
+        .collect();
+    for (r, token) in expired {
+        d.emit(
+            &Actor::Engine,
+            None,
+            EventKind::LeaseExpired { task: r, token },
+        );
     }
     warnings(d);
 }

@@ -1,0 +1,233 @@
+//! The built-in department queues: dispatched units of departments without an adapter wait
+//! here for their back office to fetch them (fetch-and-lock with leases, long polling).
+//!
+//! The queue is an index over the cases, not a second truth: a lease is an event of the
+//! case (`task_leased`), so leases survive restarts, and `recover` rebuilds the queues from
+//! the units that are dispatched and not leased.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use jiff::Timestamp;
+use serde::Serialize;
+use tokio::sync::Notify;
+
+use super::{Engine, EngineError};
+use crate::adapter::Work;
+use crate::case::UnitStatus;
+use crate::command::{Action, Command};
+use crate::event::EventKind;
+use crate::ids::{Actor, CaseNo, TaskRef};
+use crate::store::Store;
+
+#[derive(Debug, Clone)]
+struct Item {
+    case_no: CaseNo,
+    task: TaskRef,
+    region: Arc<str>,
+    since: Timestamp,
+}
+
+/// Every department's queue.
+#[derive(Debug, Default)]
+pub(crate) struct Queues {
+    // std Mutexes: short pushes and takes, never across an await.
+    items: Mutex<HashMap<Arc<str>, Vec<Item>>>,
+    wake: Mutex<HashMap<Arc<str>, Arc<Notify>>>,
+}
+
+/// A department's queue at a glance (for metrics and supervisors).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueueDepth {
+    /// The department.
+    pub department: String,
+    /// Units waiting to be fetched.
+    pub depth: usize,
+    /// When the oldest of them was queued.
+    pub oldest: Option<Timestamp>,
+}
+
+impl Queues {
+    pub(crate) fn push(&self, work: &Work) {
+        let item = Item {
+            case_no: work.case_no.clone(),
+            task: work.task,
+            region: work.region.clone(),
+            since: work.dispatched_at,
+        };
+        let dep = work.department().clone();
+        {
+            let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
+            let q = items.entry(dep.clone()).or_default();
+            if !q
+                .iter()
+                .any(|i| i.case_no == item.case_no && i.task == item.task)
+            {
+                q.push(item);
+            }
+        }
+        self.notifier(&dep).notify_waiters();
+    }
+
+    fn take(&self, department: &str, scope: Option<&str>, max: usize) -> Vec<Item> {
+        let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(q) = items.get_mut(department) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < q.len() && out.len() < max {
+            if scope.is_none_or(|s| q[i].region.starts_with(s)) {
+                out.push(q.remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        out
+    }
+
+    fn notifier(&self, department: &str) -> Arc<Notify> {
+        let mut wake = self.wake.lock().unwrap_or_else(PoisonError::into_inner);
+        wake.entry(Arc::from(department))
+            .or_insert_with(|| Arc::new(Notify::new()))
+            .clone()
+    }
+
+    pub(crate) fn depths(&self) -> Vec<QueueDepth> {
+        let items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut out: Vec<QueueDepth> = items
+            .iter()
+            .map(|(d, q)| QueueDepth {
+                department: d.to_string(),
+                depth: q.len(),
+                oldest: q.iter().map(|i| i.since).min(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.department.cmp(&b.department));
+        out
+    }
+}
+
+/// What a back office asks for.
+#[derive(Debug, Clone)]
+pub struct FetchRequest {
+    /// The department.
+    pub department: String,
+    /// Only cases whose region code starts with this (a token scoped to a region subtree).
+    pub region: Option<String>,
+    /// At most this many units (1..=100).
+    pub max: usize,
+    /// How long each lease lasts.
+    pub lease: std::time::Duration,
+    /// How long to wait for the first unit when none is ready (long polling).
+    pub wait: std::time::Duration,
+    /// The worker's name.
+    pub worker: String,
+}
+
+/// A unit leased to a worker.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeasedWork {
+    /// The work.
+    #[serde(flatten)]
+    pub work: Work,
+    /// The fencing token: every later call about this unit names it.
+    pub lease_token: u64,
+    /// When the lease expires unless extended.
+    pub lease_expires_at: Timestamp,
+    /// When the unit's promised limit ends.
+    pub deadline: Option<Timestamp>,
+}
+
+impl<S: Store> Engine<S> {
+    /// Every department queue's depth and age.
+    pub fn queue_depths(&self) -> Vec<QueueDepth> {
+        self.inner.queues.depths()
+    }
+
+    /// Fetch-and-lock: leases up to `max` ready units of the department to the worker,
+    /// waiting up to `wait` for the first one. Each lease is an event of its case.
+    ///
+    /// # Errors
+    /// A store error while recording a lease.
+    pub async fn fetch(&self, req: &FetchRequest) -> Result<Vec<LeasedWork>, EngineError> {
+        let deadline = tokio::time::Instant::now() + req.wait;
+        let max = req.max.clamp(1, 100);
+        let lease =
+            jiff::SignedDuration::try_from(req.lease).unwrap_or(jiff::SignedDuration::from_mins(5));
+        loop {
+            let notified = self.inner.queues.notifier(&req.department);
+            let notified = notified.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let items = self
+                .inner
+                .queues
+                .take(&req.department, req.region.as_deref(), max);
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                let until = self
+                    .inner
+                    .clock
+                    .now()
+                    .checked_add(lease)
+                    .unwrap_or(Timestamp::MAX);
+                let command = Command::new(
+                    Actor::Department(Arc::from(req.department.as_str())),
+                    Action::Lease {
+                        task: item.task,
+                        worker: req.worker.clone(),
+                        until,
+                    },
+                );
+                let events = match self.execute(&item.case_no, command).await {
+                    Ok(ev) => ev,
+                    // Settled, leased elsewhere or withdrawn meanwhile: not ours any more.
+                    Err(EngineError::Rejected(_) | EngineError::UnknownCase { .. }) => continue,
+                    Err(e) => return Err(e),
+                };
+                let Some((token, expires_at)) = events.iter().find_map(|e| match &e.kind {
+                    EventKind::TaskLeased {
+                        token, expires_at, ..
+                    } => Some((*token, *expires_at)),
+                    _ => None,
+                }) else {
+                    continue;
+                };
+                let leased = self
+                    .with_case(&item.case_no, |s| {
+                        let u = s.unit(item.task)?;
+                        let input = u.input.clone().unwrap_or_default();
+                        let work = super::work_of(
+                            s,
+                            item.task,
+                            u.attempts,
+                            input,
+                            u.dispatched_at.unwrap_or(expires_at),
+                        );
+                        Some(LeasedWork {
+                            work,
+                            lease_token: token,
+                            lease_expires_at: expires_at,
+                            deadline: u.due,
+                        })
+                    })
+                    .await?;
+                out.extend(leased);
+            }
+            if !out.is_empty() || tokio::time::Instant::now() >= deadline {
+                return Ok(out);
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Whether a unit is waiting in a queue (dispatched, no live lease).
+    pub(crate) fn queueable(state: &crate::case::CaseState, r: TaskRef, now: Timestamp) -> bool {
+        state.unit(r).is_some_and(|u| {
+            u.status == UnitStatus::Dispatched && u.lease.as_ref().is_none_or(|l| !l.is_live(now))
+        })
+    }
+}
