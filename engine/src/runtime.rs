@@ -156,6 +156,7 @@ struct Inner<S> {
     idle: tokio::sync::Notify,
     closing: AtomicBool,
     keep_closed: bool,
+    calendars: Option<Arc<HashMap<String, Arc<crate::calendar::Calendar>>>>,
     hasher: foldhash::fast::RandomState,
 }
 
@@ -179,6 +180,7 @@ pub struct EngineBuilder<S: Store> {
     numbering: Arc<dyn CaseNumbering>,
     check: CheckOptions,
     keep_closed: bool,
+    calendars: Option<Arc<HashMap<String, Arc<crate::calendar::Calendar>>>>,
 }
 
 impl<S: Store> std::fmt::Debug for EngineBuilder<S> {
@@ -208,6 +210,20 @@ impl<S: Store> EngineBuilder<S> {
     #[must_use]
     pub fn check_options(mut self, check: CheckOptions) -> Self {
         self.check = check;
+        self
+    }
+
+    /// Working-day calendars of the deployment (default: the built-in ones). Bundles may
+    /// only name calendars from this set.
+    #[must_use]
+    pub fn calendars(mut self, calendars: crate::calendar::Calendars) -> Self {
+        self.check.calendars = calendars.ids().map(|id| id.as_str().to_owned()).collect();
+        self.calendars = Some(Arc::new(
+            calendars
+                .iter()
+                .map(|c| (c.id().as_str().to_owned(), Arc::new(c.clone())))
+                .collect(),
+        ));
         self
     }
 
@@ -248,6 +264,7 @@ impl<S: Store> EngineBuilder<S> {
             idle: tokio::sync::Notify::new(),
             closing: AtomicBool::new(false),
             keep_closed: self.keep_closed,
+            calendars: self.calendars,
             hasher: foldhash::fast::RandomState::default(),
         });
         let engine = Engine { inner };
@@ -280,6 +297,7 @@ impl<S: Store> Engine<S> {
             numbering: Arc::new(DefaultNumbering::default()),
             check: CheckOptions::default(),
             keep_closed: false,
+            calendars: None,
         }
     }
 
@@ -585,6 +603,18 @@ impl<S: Store> Engine<S> {
         Ok(n)
     }
 
+    /// A case's initial state, on the deployment's calendar for its bundle.
+    fn new_state(&self, case_no: &CaseNo, bp: Arc<Blueprint>) -> CaseState {
+        let state = CaseState::new(case_no.clone(), bp);
+        match &self.inner.calendars {
+            Some(cals) => {
+                let cal = cals.get(&state.blueprint.calendar).cloned();
+                state.with_calendar(cal)
+            }
+            None => state,
+        }
+    }
+
     /// Records (or clears) a case's next timer.
     fn set_timer(&self, case_no: &CaseNo, at: Option<jiff::Timestamp>) {
         let mut t = self
@@ -760,7 +790,7 @@ impl<S: Store> Engine<S> {
                 bp
             }
         };
-        let state = replay(CaseState::new(case_no.clone(), bp), &events);
+        let state = replay(self.new_state(case_no, bp), &events);
         self.set_timer(case_no, crate::machine::next_timer(&state));
         if !state.is_closed() || self.inner.keep_closed {
             let mut shard = self
@@ -864,7 +894,7 @@ impl<S: Store> Engine<S> {
             let state = match &new_case {
                 Some(bp) => shard
                     .entry(case_no.clone())
-                    .or_insert_with(|| CaseState::new(case_no.clone(), bp.clone())),
+                    .or_insert_with(|| self.new_state(case_no, bp.clone())),
                 None => match loaded {
                     Some(state) => shard.entry(case_no.clone()).or_insert(state),
                     None => match shard.get_mut(case_no) {

@@ -581,3 +581,47 @@ async fn a_proactive_case_starts_its_clock_at_confirmation() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_deployment_calendar_counts_its_own_holidays() {
+    // A region's calendar loaded from a folder, without a build: 2027 with an invented
+    // 春节 02-06..02-13 and a make-up Sunday 02-14.
+    let dir = std::env::temp_dir().join(format!("yijian-cal-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("demo.yaml"),
+        "id: demo\ntitle: 测试日历\ntime_zone: Asia/Shanghai\nyears:\n  2027:\n    source: test data\n    holidays:\n      - { name: 春节, from: 2027-02-06, to: 2027-02-13 }\n    workdays:\n      - { date: 2027-02-14, for: 春节 }\n",
+    )
+    .unwrap();
+    let mut cals = calendar::Calendars::builtin().unwrap();
+    cals.load_dir(&dir).unwrap();
+    let clock = ManualClock::new(bj("2027-02-05T10:00:00"));
+    let e = Engine::builder(MemoryStore::new())
+        .clock(Arc::new(clock))
+        .calendars(cals)
+        .build()
+        .await
+        .unwrap();
+    let yaml = SIMPLE.replace("title: 简单\n", "title: 简单\ncalendar: demo\n");
+    e.deploy(&yaml).await.unwrap();
+    let case = e
+        .submit(req("simple", with_lease(form("a"))))
+        .await
+        .unwrap();
+    // Fri 02-05 + 1 WD: 02-06..13 off, Sun 02-14 is a working day.
+    assert_eq!(
+        case.task("review").unwrap().due,
+        Some(bj("2027-02-14T23:59:59"))
+    );
+    // A bundle naming an unknown calendar is refused at deploy.
+    let err = e
+        .deploy(
+            &SIMPLE
+                .replace("title: 简单\n", "title: 简单\ncalendar: mars\n")
+                .replace("id: simple", "id: other"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::InvalidBundle { .. }), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

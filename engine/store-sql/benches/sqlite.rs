@@ -1,0 +1,374 @@
+//! bundle-5 on the SQL store: engine throughput against a raw insert ceiling measured in the
+//! same run, and bytes on disk per completed case. SQLite always; PostgreSQL too when
+//! `DATABASE_URL` is set.
+//!
+//! Run with: `cargo bench -p yijian-store-sql --bench sqlite`
+//! (options after `--`: `--cases 20000 --window 100 --max-delay-us 1000 --max-batch 512
+//! --synchronous normal|full`)
+//!
+//! - **engine**: submit → 5 parallel department tasks → join → end, as in the root
+//!   `benches/engine.rs`: in-process adapters approve each task as soon as it is dispatched;
+//!   `--window` submitters keep that many cases in flight on a 2-worker tokio runtime. Every
+//!   command is group-committed to the database before it is answered.
+//! - **raw ceiling**: the same rows — each case's final row and every one of its events, with
+//!   the same bodies and hashes — written by a minimal loop of multi-row INSERTs, 100 cases
+//!   per transaction, with the same `synchronous` setting. No serialisation, hashing,
+//!   version checks or intermediate case updates: what the database alone can take.
+//! - **bytes/case**: the database's size on disk (SQLite: the file after a WAL checkpoint;
+//!   PostgreSQL: the tables with their indexes) divided by the cases in it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait, Value};
+use serde_json::json;
+use yijian_engine::store::EventLog;
+use yijian_engine::{
+    Adapter, CaseNo, Decision, Dispatch, Engine, Event, Replier, Submission, SubmitRequest, Work,
+};
+use yijian_store_sql::{SqlOptions, SqlStore, Synchronous};
+
+const BUNDLE5: &str = r#"
+yijian: 1
+id: bundle-5
+version: 1
+title: bundle-5
+time_limit: 5wd
+tasks:
+  a: {title: A, department: a, output: {licence_no: string}}
+  b: {title: B, department: b, output: {licence_no: string}}
+  c: {title: C, department: c, output: {licence_no: string}}
+  d: {title: D, department: d, output: {licence_no: string}}
+  e: {title: E, department: e, output: {licence_no: string}}
+"#;
+
+/// Approves every task at once.
+#[derive(Debug)]
+struct Approve;
+
+impl Adapter for Approve {
+    fn dispatch(&self, _work: &Work, _reply: &Replier) -> Dispatch {
+        Dispatch::Decided(Decision::Approve(json!({"licence_no": "X"})))
+    }
+}
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+fn num(name: &str, default: u64) -> u64 {
+    arg(name).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+struct Settings {
+    cases: u64,
+    window: u64,
+    options: SqlOptions,
+    synchronous: Synchronous,
+}
+
+fn settings() -> Settings {
+    let synchronous = match arg("--synchronous").as_deref() {
+        Some("full") => Synchronous::Full,
+        _ => Synchronous::Normal,
+    };
+    let options = SqlOptions::default()
+        .synchronous(synchronous)
+        .max_batch(num("--max-batch", 512) as usize)
+        .max_delay(Duration::from_micros(num("--max-delay-us", 1000)));
+    Settings {
+        cases: num("--cases", 20_000),
+        window: num("--window", 100),
+        options,
+        synchronous,
+    }
+}
+
+/// Engine throughput in cases/s, and one completed case (to copy its rows).
+async fn engine(store: SqlStore, cases: u64, window: u64) -> (f64, CaseNo) {
+    let e = Engine::builder(store).build().await.expect("engine");
+    e.deploy(BUNDLE5).await.expect("deploy");
+    for d in ["a", "b", "c", "d", "e"] {
+        e.register_adapter(d, Arc::new(Approve));
+    }
+    let next = Arc::new(AtomicU64::new(0));
+    let t = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..window {
+        let (e, next) = (e.clone(), next.clone());
+        set.spawn(async move {
+            let mut last = None;
+            while next.fetch_add(1, Ordering::Relaxed) < cases {
+                let v = e
+                    .submit(SubmitRequest {
+                        bundle: "bundle-5".into(),
+                        submission: Submission::default(),
+                        ..SubmitRequest::default()
+                    })
+                    .await
+                    .expect("submit");
+                assert_eq!(v.outcome.as_deref(), Some("completed"));
+                last = Some(v.case_no);
+            }
+            last
+        });
+    }
+    let mut sample = None;
+    while let Some(r) = set.join_next().await {
+        sample = sample.or(r.expect("submitter"));
+    }
+    let rate = cases as f64 / t.elapsed().as_secs_f64();
+    (rate, sample.expect("at least one case"))
+}
+
+/// The rows of one completed case, as stored.
+struct Rows {
+    case: Vec<Value>,
+    events: Vec<Vec<Value>>,
+}
+
+async fn rows_of(store: &SqlStore, case_no: &CaseNo) -> Rows {
+    let (summary, events) = store.read(case_no).await.expect("read").expect("case");
+    let case = vec![
+        summary.bundle.to_string().into(),
+        i64::from(summary.version).into(),
+        summary.region.to_string().into(),
+        summary.status.to_string().into(),
+        summary.closed.into(),
+        (events.len() as i64).into(),
+        summary.accepted_at.map(|t| format!("{t:.9}")).into(),
+    ];
+    let events = events
+        .iter()
+        .enumerate()
+        .map(|(i, e): (usize, &Event)| {
+            vec![
+                (i as i64 + 1).into(),
+                format!("{:.9}", e.at).into(),
+                e.kind.name().to_owned().into(),
+                serde_json::to_string(e).expect("json").into(),
+                "0".repeat(64).into(),
+                "f".repeat(64).into(),
+            ]
+        })
+        .collect();
+    Rows { case, events }
+}
+
+fn insert_sql(backend: DbBackend, table: &str, columns: &str, width: usize, rows: usize) -> String {
+    let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
+    let mut n = 0;
+    for r in 0..rows {
+        if r > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for c in 0..width {
+            if c > 0 {
+                sql.push(',');
+            }
+            n += 1;
+            match backend {
+                DbBackend::Postgres => sql.push_str(&format!("${n}")),
+                _ => sql.push('?'),
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// The raw ceiling in cases/s: the same rows, 100 cases per transaction, multi-row INSERTs.
+async fn raw_ceiling(db: &DatabaseConnection, rows: &Rows, cases: u64, prefix: &str) -> f64 {
+    const PER_TXN: u64 = 100;
+    const EVENTS_PER_STMT: usize = 500;
+    let backend = db.get_database_backend();
+    let case_cols = "case_no, bundle, version, region, status, closed, event_count, accepted_at";
+    let event_cols = "case_no, seq, at, kind, body, prev_hash, hash";
+    let t = Instant::now();
+    let mut start = 0;
+    while start < cases {
+        let end = (start + PER_TXN).min(cases);
+        let txn = db.begin().await.expect("begin");
+        let nos: Vec<String> = (start..end).map(|i| format!("{prefix}-{i}")).collect();
+        let mut values = Vec::new();
+        for no in &nos {
+            values.push(no.clone().into());
+            values.extend(rows.case.iter().cloned());
+        }
+        let sql = insert_sql(backend, "cases", case_cols, 8, nos.len());
+        txn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await
+            .expect("insert cases");
+        let all: Vec<(&String, &Vec<Value>)> = nos
+            .iter()
+            .flat_map(|no| rows.events.iter().map(move |e| (no, e)))
+            .collect();
+        for chunk in all.chunks(EVENTS_PER_STMT) {
+            let mut values = Vec::with_capacity(chunk.len() * 7);
+            for (no, e) in chunk {
+                values.push((*no).clone().into());
+                values.extend(e.iter().cloned());
+            }
+            let sql = insert_sql(backend, "events", event_cols, 7, chunk.len());
+            txn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+                .await
+                .expect("insert events");
+        }
+        txn.commit().await.expect("commit");
+        start = end;
+    }
+    cases as f64 / t.elapsed().as_secs_f64()
+}
+
+fn file_bytes(path: &std::path::Path) -> u64 {
+    ["", "-wal", "-shm"]
+        .iter()
+        .map(|s| {
+            let mut p = path.as_os_str().to_owned();
+            p.push(s);
+            std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+        })
+        .sum()
+}
+
+async fn sqlite_bytes(url: &str, path: &std::path::Path) -> u64 {
+    let db = raw(url).await;
+    db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+        .await
+        .expect("checkpoint");
+    db.close().await.expect("close");
+    file_bytes(path)
+}
+
+async fn raw(url: &str) -> DatabaseConnection {
+    let mut o = sea_orm::ConnectOptions::new(url);
+    o.sqlx_logging(false);
+    sea_orm::Database::connect(o).await.expect("connect")
+}
+
+async fn raw_sqlite(url: &str, synchronous: Synchronous) -> DatabaseConnection {
+    let mut o = sea_orm::ConnectOptions::new(url);
+    o.sqlx_logging(false).max_connections(1);
+    let sync = match synchronous {
+        Synchronous::Full => sea_orm::sqlx::sqlite::SqliteSynchronous::Full,
+        _ => sea_orm::sqlx::sqlite::SqliteSynchronous::Normal,
+    };
+    o.map_sqlx_sqlite_opts(move |s| {
+        s.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sync)
+            .foreign_keys(true)
+    });
+    sea_orm::Database::connect(o).await.expect("connect")
+}
+
+fn report(name: &str, s: &Settings, engine: f64, ceiling: f64, bytes: (u64, u64)) {
+    println!(
+        "bundle-5, {name}, {} cases, {} in flight, synchronous={:?}",
+        s.cases, s.window, s.synchronous
+    );
+    println!("  engine       {engine:>12.0} cases/s");
+    println!("  raw ceiling  {ceiling:>12.0} cases/s");
+    println!("  ratio        {:>12.1} %", 100.0 * engine / ceiling);
+    println!(
+        "  on disk      {:>12.0} bytes/case (engine), {:.0} bytes/case (raw rows)",
+        bytes.0 as f64 / s.cases as f64,
+        bytes.1 as f64 / s.cases as f64
+    );
+}
+
+async fn sqlite(s: &Settings) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine_path = dir.path().join("engine.db");
+    let engine_url = format!("sqlite://{}?mode=rwc", engine_path.display());
+    let store = SqlStore::connect_with(&engine_url, s.options.clone())
+        .await
+        .expect("connect");
+    let (rate, sample) = engine(store.clone(), s.cases, s.window).await;
+    let rows = rows_of(&store, &sample).await;
+    drop(store);
+    let engine_bytes = sqlite_bytes(&engine_url, &engine_path).await;
+
+    let raw_path = dir.path().join("raw.db");
+    let raw_url = format!("sqlite://{}?mode=rwc", raw_path.display());
+    // The same schema, migrated by the store.
+    drop(SqlStore::connect(&raw_url).await.expect("migrate"));
+    let db = raw_sqlite(&raw_url, s.synchronous).await;
+    let ceiling = raw_ceiling(&db, &rows, s.cases, "R").await;
+    db.close().await.expect("close");
+    let raw_bytes = sqlite_bytes(&raw_url, &raw_path).await;
+    println!("  ({} events per case)", rows.events.len());
+    report("SQLite file", s, rate, ceiling, (engine_bytes, raw_bytes));
+}
+
+async fn pg_bytes(db: &DatabaseConnection, schema: &str) -> u64 {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!(
+                "SELECT (pg_total_relation_size('\"{schema}\".cases') \
+                 + pg_total_relation_size('\"{schema}\".events'))::bigint"
+            ),
+        ))
+        .await
+        .expect("size")
+        .expect("row");
+    let n: i64 = row.try_get_by_index(0).expect("size");
+    n as u64
+}
+
+async fn postgres(s: &Settings, url: &str) {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let engine_schema = format!("yj_bench_engine_{stamp}");
+    let raw_schema = format!("yj_bench_raw_{stamp}");
+    let store = SqlStore::connect_with(url, s.options.clone().schema(&engine_schema))
+        .await
+        .expect("connect");
+    let (rate, sample) = engine(store.clone(), s.cases, s.window).await;
+    let rows = rows_of(&store, &sample).await;
+    drop(store);
+    drop(
+        SqlStore::connect_with(url, SqlOptions::default().schema(&raw_schema))
+            .await
+            .expect("migrate"),
+    );
+    let mut o = sea_orm::ConnectOptions::new(url);
+    o.sqlx_logging(false)
+        .max_connections(1)
+        .set_schema_search_path(raw_schema.clone());
+    let db = sea_orm::Database::connect(o).await.expect("connect");
+    let ceiling = raw_ceiling(&db, &rows, s.cases, "R").await;
+    db.execute_unprepared("VACUUM ANALYZE").await.ok();
+    let bytes = (
+        pg_bytes(&db, &engine_schema).await,
+        pg_bytes(&db, &raw_schema).await,
+    );
+    for schema in [&engine_schema, &raw_schema] {
+        db.execute_unprepared(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+            .await
+            .expect("drop schema");
+    }
+    report("PostgreSQL", s, rate, ceiling, bytes);
+}
+
+fn main() {
+    let s = settings();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(sqlite(&s));
+    match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => rt.block_on(postgres(&s, &url)),
+        _ => println!("PostgreSQL: DATABASE_URL is not set; skipped"),
+    }
+}

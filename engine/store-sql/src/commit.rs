@@ -1,0 +1,207 @@
+//! Group commit: one writer task writes many cases' commits in one transaction.
+//!
+//! `append` turns a [`Commit`] into rows at call time (serialising the events on the
+//! caller's thread) and pushes it into an unbounded channel; the channel's order is the
+//! order of the calls, which is what the `EventLog` contract asks. The writer drains the
+//! channel into batches (at most `max_batch` commits; after the first commit of a batch it
+//! waits at most `max_delay` for more), writes a batch in one transaction, and answers each
+//! caller only once that transaction has committed.
+//!
+//! In a batch, each commit's `expected_version` is checked against the case's version: the
+//! stored `event_count`, or the version left by an earlier commit of the same case in the
+//! same batch. A mismatch is answered `Conflict` and that commit alone is skipped. The case
+//! row is then written with a version check (`UPDATE … WHERE event_count = expected`, or an
+//! insert that does nothing if the case number or idempotency key is taken): if another
+//! node sharing the database moved the case meanwhile, the statement changes no row, the
+//! commit is answered `Conflict`, and later commits of that case in the batch too (they were
+//! decided on top of it). Only then are the events of every accepted commit inserted, with
+//! multi-row INSERTs.
+
+mod batch;
+
+use std::time::Duration;
+
+use sea_orm::{
+    DatabaseConnection, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tracing::{debug, warn};
+use yijian_engine::CaseNo;
+use yijian_engine::store::{Commit, Result, StoreError};
+
+use crate::entity::case;
+use crate::error;
+use crate::store::text_of;
+
+/// A commit turned into rows, waiting for the writer.
+#[derive(Debug)]
+pub(crate) struct Job {
+    case_no: CaseNo,
+    expected: u64,
+    /// The case row after the commit.
+    row: case::Model,
+    events: Vec<Body>,
+    reply: oneshot::Sender<Result<()>>,
+}
+
+/// One serialised event.
+#[derive(Debug)]
+struct Body {
+    at: String,
+    kind: &'static str,
+    json: String,
+}
+
+/// Serialises a commit (on the caller's thread) into a job for the writer.
+pub(crate) fn prepare(commit: Commit, reply: oneshot::Sender<Result<()>>) -> Result<Job> {
+    let Commit {
+        case_no,
+        expected_version,
+        events,
+        summary,
+        idempotency_key,
+    } = commit;
+    let events = events
+        .iter()
+        .map(|e| {
+            Ok(Body {
+                at: text_of(e.at),
+                kind: e.kind.name(),
+                json: serde_json::to_string(e).map_err(|err| StoreError::Corrupt {
+                    message: format!("case {case_no}: an event does not serialise: {err}"),
+                })?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let count = expected_version + events.len() as u64;
+    // The version is the number of events; the store keeps it so even if the summary
+    // disagrees.
+    let row = case::Model {
+        case_no: case_no.to_string(),
+        bundle: summary.bundle.to_string(),
+        version: i64::from(summary.version),
+        region: summary.region.to_string(),
+        status: summary.status.into_owned(),
+        closed: summary.closed,
+        event_count: i64::try_from(count).map_err(|_| error::out_of_range("event count", count))?,
+        accepted_at: summary.accepted_at.map(text_of),
+        idempotency_key,
+    };
+    Ok(Job {
+        case_no,
+        expected: expected_version,
+        row,
+        events,
+        reply,
+    })
+}
+
+/// Group-commit settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Batching {
+    pub(crate) max_batch: usize,
+    pub(crate) max_delay: Duration,
+}
+
+/// The writer task: runs until every sender is dropped and the channel is empty.
+pub(crate) async fn run(
+    db: DatabaseConnection,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+    batching: Batching,
+) {
+    let mut jobs = Vec::with_capacity(batching.max_batch);
+    loop {
+        if rx.recv_many(&mut jobs, batching.max_batch).await == 0 {
+            return;
+        }
+        if jobs.len() < batching.max_batch && !batching.max_delay.is_zero() {
+            let deadline = Instant::now() + batching.max_delay;
+            while jobs.len() < batching.max_batch {
+                let room = batching.max_batch - jobs.len();
+                match tokio::time::timeout_at(deadline, rx.recv_many(&mut jobs, room)).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        }
+        let started = std::time::Instant::now();
+        let n = jobs.len();
+        match write(&db, &jobs).await {
+            Ok(outcomes) => {
+                for (job, outcome) in jobs.drain(..).zip(outcomes) {
+                    // A caller that stopped waiting still had its commit written (or not).
+                    let _ = job.reply.send(outcome);
+                }
+            }
+            Err(e) => {
+                warn!(commits = n, error = %e, "a group commit failed; nothing of it was written");
+                for job in jobs.drain(..) {
+                    let _ = job.reply.send(Err(e.clone()));
+                }
+            }
+        }
+        debug!(
+            commits = n,
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "group commit"
+        );
+    }
+}
+
+/// Writes one batch in one transaction: the outcome of each commit, or why the whole batch
+/// failed (then nothing was written). A batch PostgreSQL aborted to break a deadlock with
+/// another node wrote nothing either, and is tried again.
+async fn write(db: &DatabaseConnection, jobs: &[Job]) -> Result<Vec<Result<()>>> {
+    const ATTEMPTS: u32 = 3;
+    let mut attempt = 1;
+    loop {
+        match write_once(db, jobs).await {
+            Err(Abort::Db(_, e)) if attempt < ATTEMPTS && error::is_deadlock(&e) => {
+                warn!(attempt, error = %e, "a group commit met a deadlock; trying it again");
+                attempt += 1;
+            }
+            Err(Abort::Db(what, e)) => return Err(error::db(what, e)),
+            Err(Abort::Store(e)) => return Err(e),
+            Ok(outcomes) => return Ok(outcomes),
+        }
+    }
+}
+
+async fn write_once(
+    db: &DatabaseConnection,
+    jobs: &[Job],
+) -> std::result::Result<Vec<Result<()>>, Abort> {
+    // IMMEDIATE: take SQLite's write lock at BEGIN, so the transaction never has to upgrade
+    // a read lock (which fails at once instead of waiting). PostgreSQL ignores it.
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        })
+        .await
+        .map_err(|e| Abort::Db("append: begin", e))?;
+    match batch::apply(&txn, jobs).await {
+        Ok(outcomes) => {
+            txn.commit()
+                .await
+                .map_err(|e| Abort::Db("append: commit", e))?;
+            Ok(outcomes)
+        }
+        Err(e) => {
+            if let Err(rollback) = txn.rollback().await {
+                warn!(error = %rollback, "rollback after a failed group commit");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Why a batch was abandoned (nothing of it written).
+#[derive(Debug)]
+enum Abort {
+    /// The database failed while doing this.
+    Db(&'static str, DbErr),
+    /// The stored data is not as it must be.
+    Store(StoreError),
+}

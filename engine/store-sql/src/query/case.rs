@@ -1,0 +1,185 @@
+//! `cases`.
+
+use std::collections::HashMap;
+
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use super::{CHUNK, built};
+use crate::entity::{case, event};
+
+/// Where a case stands in the store: its version and the hash its next event chains to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Head {
+    pub(crate) event_count: i64,
+    /// `None` when the case has no events (or its last event row is missing).
+    pub(crate) hash: Option<String>,
+}
+
+/// The heads of these cases (absent cases are absent from the map).
+pub(crate) async fn heads<C: ConnectionTrait>(
+    conn: &C,
+    case_nos: &[&str],
+) -> Result<HashMap<String, Head>, DbErr> {
+    let mut out = HashMap::with_capacity(case_nos.len());
+    let e = Alias::new("e");
+    for chunk in case_nos.chunks(CHUNK) {
+        // The last event is found by primary key (case_no, seq = event_count).
+        let stmt = Query::select()
+            .column((case::Entity, case::Column::CaseNo))
+            .column((case::Entity, case::Column::EventCount))
+            .column((e.clone(), event::Column::Hash))
+            .from(case::Entity)
+            .left_join(
+                sea_orm::sea_query::TableRef::from(event::Entity).alias(e.clone()),
+                Expr::col((e.clone(), event::Column::CaseNo))
+                    .equals((case::Entity, case::Column::CaseNo))
+                    .and(
+                        Expr::col((e.clone(), event::Column::Seq))
+                            .equals((case::Entity, case::Column::EventCount)),
+                    ),
+            )
+            .and_where(Expr::col((case::Entity, case::Column::CaseNo)).is_in(chunk.iter().copied()))
+            .to_owned();
+        for row in conn.query_all(&stmt).await? {
+            let case_no: String = row.try_get_by_index(0)?;
+            let event_count: i64 = row.try_get_by_index(1)?;
+            let hash: Option<String> = row.try_get_by_index(2)?;
+            out.insert(case_no, Head { event_count, hash });
+        }
+    }
+    Ok(out)
+}
+
+/// The case numbers holding these idempotency keys.
+pub(crate) async fn key_owners<C: ConnectionTrait>(
+    conn: &C,
+    keys: &[&str],
+) -> Result<HashMap<String, String>, DbErr> {
+    let mut out = HashMap::new();
+    for chunk in keys.chunks(CHUNK) {
+        let rows: Vec<(Option<String>, String)> = case::Entity::find()
+            .select_only()
+            .column(case::Column::IdempotencyKey)
+            .column(case::Column::CaseNo)
+            .filter(case::Column::IdempotencyKey.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        out.extend(rows.into_iter().filter_map(|(k, c)| Some((k?, c))));
+    }
+    Ok(out)
+}
+
+/// Inserts a new case; false if its number or its idempotency key is taken.
+pub(crate) async fn insert_new<C: ConnectionTrait>(
+    conn: &C,
+    row: &case::Model,
+) -> Result<bool, DbErr> {
+    let stmt = Query::insert()
+        .into_table(case::Entity)
+        .columns([
+            case::Column::CaseNo,
+            case::Column::Bundle,
+            case::Column::Version,
+            case::Column::Region,
+            case::Column::Status,
+            case::Column::Closed,
+            case::Column::EventCount,
+            case::Column::AcceptedAt,
+            case::Column::IdempotencyKey,
+        ])
+        .values([
+            row.case_no.clone().into(),
+            row.bundle.clone().into(),
+            row.version.into(),
+            row.region.clone().into(),
+            row.status.clone().into(),
+            row.closed.into(),
+            row.event_count.into(),
+            row.accepted_at.clone().into(),
+            row.idempotency_key.clone().into(),
+        ])
+        .map_err(built)?
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
+        .to_owned();
+    Ok(conn.execute(&stmt).await?.rows_affected() == 1)
+}
+
+/// Moves a case from version `expected` to `row`'s; false if it is no longer at
+/// `expected` (another writer moved it: the version check that keeps two nodes from both
+/// applying a command to one case).
+pub(crate) async fn update_from<C: ConnectionTrait>(
+    conn: &C,
+    row: &case::Model,
+    expected: i64,
+) -> Result<bool, DbErr> {
+    let stmt = Query::update()
+        .table(case::Entity)
+        .value(case::Column::Status, row.status.clone())
+        .value(case::Column::Closed, row.closed)
+        .value(case::Column::EventCount, row.event_count)
+        .value(case::Column::AcceptedAt, row.accepted_at.clone())
+        .and_where(case::Column::CaseNo.eq(row.case_no.clone()))
+        .and_where(case::Column::EventCount.eq(expected))
+        .to_owned();
+    Ok(conn.execute(&stmt).await?.rows_affected() == 1)
+}
+
+/// One case.
+pub(crate) async fn find<C: ConnectionTrait>(
+    conn: &C,
+    case_no: &str,
+) -> Result<Option<case::Model>, DbErr> {
+    case::Entity::find_by_id(case_no.to_owned()).one(conn).await
+}
+
+/// The case created with this idempotency key.
+pub(crate) async fn for_key<C: ConnectionTrait>(
+    conn: &C,
+    key: &str,
+) -> Result<Option<String>, DbErr> {
+    case::Entity::find()
+        .select_only()
+        .column(case::Column::CaseNo)
+        .filter(case::Column::IdempotencyKey.eq(key))
+        .into_tuple()
+        .one(conn)
+        .await
+}
+
+/// Every open case, by case number. `NOT closed` is spelled as in the `cases_open` index's
+/// predicate, so SQLite's planner uses it.
+pub(crate) async fn open<C: ConnectionTrait>(conn: &C) -> Result<Vec<case::Model>, DbErr> {
+    case::Entity::find()
+        .filter(Expr::col(case::Column::Closed).not())
+        .order_by_asc(case::Column::CaseNo)
+        .all(conn)
+        .await
+}
+
+/// How many cases there are.
+pub(crate) async fn count<C: ConnectionTrait>(conn: &C) -> Result<u64, DbErr> {
+    case::Entity::find().count(conn).await
+}
+
+/// Up to `limit` cases after `after`, by case number: (case_no, event_count).
+pub(crate) async fn page<C: ConnectionTrait>(
+    conn: &C,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<(String, i64)>, DbErr> {
+    let mut q = case::Entity::find()
+        .select_only()
+        .column(case::Column::CaseNo)
+        .column(case::Column::EventCount)
+        .order_by_asc(case::Column::CaseNo)
+        .limit(limit);
+    if let Some(after) = after {
+        q = q.filter(case::Column::CaseNo.gt(after));
+    }
+    q.into_tuple().all(conn).await
+}
