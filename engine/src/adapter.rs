@@ -53,6 +53,8 @@ pub struct Work {
     pub materials: Vec<(String, Option<MaterialRef>)>,
     /// When it was dispatched.
     pub dispatched_at: Timestamp,
+    /// When its promised limit ends (the department's deadline).
+    pub due: Option<Timestamp>,
 }
 
 impl Work {
@@ -106,7 +108,7 @@ impl Work {
 impl Serialize for Work {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(12))?;
+        let mut m = s.serialize_map(Some(13))?;
         m.serialize_entry("case_no", &self.case_no)?;
         m.serialize_entry("region", &*self.region)?;
         m.serialize_entry("bundle", self.bundle())?;
@@ -117,6 +119,7 @@ impl Serialize for Work {
         m.serialize_entry("department", &**self.department())?;
         m.serialize_entry("item", &self.item())?;
         m.serialize_entry("attempt", &self.attempt)?;
+        m.serialize_entry("deadline", &self.due)?;
         m.serialize_entry("input", &*self.input)?;
         let materials: serde_json::Map<String, serde_json::Value> = self
             .materials
@@ -193,6 +196,7 @@ pub struct Replier {
     case_no: CaseNo,
     task: TaskRef,
     department: Arc<str>,
+    attempt: u32,
 }
 
 impl fmt::Debug for Replier {
@@ -210,12 +214,14 @@ impl Replier {
         case_no: CaseNo,
         task: TaskRef,
         department: Arc<str>,
+        attempt: u32,
     ) -> Replier {
         Replier {
             sink,
             case_no,
             task,
             department,
+            attempt,
         }
     }
 
@@ -227,7 +233,8 @@ impl Replier {
         let command = Command::new(
             Actor::Department(self.department.clone()),
             decision.into_action(self.task),
-        );
+        )
+        .for_attempt(self.attempt);
         self.sink.execute(self.case_no.clone(), command).await
     }
 }

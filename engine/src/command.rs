@@ -53,6 +53,9 @@ pub struct Command {
     /// queue); a command naming an older lease is refused. `None`: no lease named
     /// (in-process adapters, operators).
     pub lease: Option<u64>,
+    /// The dispatch attempt the answer is about (adapters that push work); an answer to an
+    /// older attempt of a unit that was dispatched again is refused.
+    pub attempt: Option<u32>,
 }
 
 impl Command {
@@ -62,11 +65,19 @@ impl Command {
             actor,
             action,
             lease: None,
+            attempt: None,
         }
     }
 }
 
 impl Command {
+    /// The same command about dispatch attempt `attempt`.
+    #[must_use]
+    pub fn for_attempt(mut self, attempt: u32) -> Command {
+        self.attempt = Some(attempt);
+        self
+    }
+
     /// The same command under lease `token`.
     #[must_use]
     pub fn with_lease(mut self, token: u64) -> Command {

@@ -69,7 +69,7 @@ pub fn decide_in_place(
         (_, Phase::New) => return Err(Rejection::NoCase),
         (Action::Confirm, Phase::Proposed) => submit::confirm(&mut d, actor)?,
         (Action::Withdraw { tasks: None, .. }, Phase::Proposed) => {
-            task::act(&mut d, actor, &command.action, command.lease)?
+            task::act(&mut d, actor, command)?
         }
         (Action::Tick, Phase::Proposed) => {}
         (Action::Confirm, _) => return Err(Rejection::NotProposed),
@@ -86,10 +86,10 @@ pub fn decide_in_place(
         (Action::Evaluate { .. }, _) => return Err(Rejection::NotClosed),
         // After closing, verifications (告知承诺) and rectifications (好差评) go on.
         (action, Phase::Closed(_)) if task::after_close(action) => {
-            task::act(&mut d, actor, action, command.lease)?
+            task::act(&mut d, actor, command)?
         }
         (_, Phase::Closed(_)) => return Err(Rejection::CaseClosed),
-        (action, Phase::Running) => task::act(&mut d, actor, action, command.lease)?,
+        (_, Phase::Running) => task::act(&mut d, actor, command)?,
     }
     schedule::schedule(&mut d);
     Ok(d.events)

@@ -154,6 +154,16 @@ pub enum Rejection {
         /// The current token, if the unit is leased.
         current: Option<u64>,
     },
+    /// An answer about an older dispatch of the unit.
+    #[error("task `{task}`: the answer is about attempt {given}, the task is at attempt {current}")]
+    StaleAttempt {
+        /// The task.
+        task: String,
+        /// The attempt answered.
+        given: u32,
+        /// The unit's current attempt.
+        current: u32,
+    },
     /// The unit is leased to another worker.
     #[error("task `{task}` is leased until {until}")]
     Leased {

@@ -984,6 +984,7 @@ impl<S: Store> Engine<S> {
             work.case_no.clone(),
             work.task,
             work.department().clone(),
+            work.attempt,
         );
         if let Dispatch::Decided(decision) = adapter.dispatch(work, &replier) {
             let command = Command::new(
@@ -1137,6 +1138,7 @@ pub(crate) fn work_of(
         input,
         materials,
         dispatched_at: at,
+        due: state.unit(task).and_then(|u| u.due),
     }
 }
 

@@ -27,14 +27,26 @@ const DECIDABLE: [UnitStatus; 3] = [
 pub(crate) fn act(
     d: &mut Decider<'_>,
     actor: &Actor,
-    action: &Action,
-    lease: Option<u64>,
+    command: &crate::command::Command,
 ) -> Result<()> {
+    let (action, lease) = (&command.action, command.lease);
     // A command under a lease must name the unit's current one (fencing).
     if let Some(token) = lease
         && let Some(task) = leased_task(action)
     {
         check_lease(d, task, token)?;
+    }
+    // An answer to an older dispatch of a unit dispatched again is stale.
+    if let Some(attempt) = command.attempt
+        && let Some(task) = leased_task(action)
+        && let Some(u) = d.state.unit(task)
+        && u.attempts != attempt
+    {
+        return Err(Rejection::StaleAttempt {
+            task: task.name(&d.state.blueprint),
+            given: attempt,
+            current: u.attempts,
+        });
     }
     match action {
         Action::Submit(_) | Action::Propose { .. } => Err(Rejection::AlreadySubmitted),
