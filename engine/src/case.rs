@@ -382,6 +382,8 @@ pub struct CaseState {
     pub evaluations: Vec<Evaluation>,
     /// Where a proposed case came from (`source`, `event_id`).
     pub trigger: Option<(String, String)>,
+    /// When its latest event happened (events of a case never go back in time).
+    pub last_event_at: Option<Timestamp>,
 }
 
 impl CaseState {
@@ -412,6 +414,7 @@ impl CaseState {
             rectifications: Vec::new(),
             evaluations: Vec::new(),
             trigger: None,
+            last_event_at: None,
         }
     }
 

@@ -49,6 +49,9 @@ pub fn decide_in_place(
     now: Timestamp,
 ) -> Result<Vec<Event>> {
     let phase = state.phase;
+    // A timer that fires late, or a command stamped before the case's latest event, is
+    // recorded at the case's latest time: a case's timeline never goes back.
+    let now = state.last_event_at.map_or(now, |t| t.max(now));
     let mut d = Decider {
         state,
         events: Vec::new(),

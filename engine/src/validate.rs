@@ -41,10 +41,14 @@ pub(crate) fn form(
                     out.insert(name.clone(), d.clone());
                 } else if rule.field.required == yijian_definitions::model::Required::Yes {
                     problems.push(Problem::new(path, "is required"));
-                } else if let Some(empty) = implicit_default(rule.field.ty) {
+                } else {
                     // An optional list left out is an empty list (and so on), so conditions
-                    // such as `size(form.partners) > 0` work without a `default`.
-                    out.insert(name.clone(), empty);
+                    // such as `size(form.partners) > 0` work without a `default`; other
+                    // types are null, so data mapping passes them on as "not given".
+                    out.insert(
+                        name.clone(),
+                        implicit_default(rule.field.ty).unwrap_or(Value::Null),
+                    );
                 }
             }
         }
@@ -53,7 +57,7 @@ pub(crate) fn form(
 }
 
 /// The value an optional field left out takes when it declares no `default`: empty for
-/// lists and objects, false for booleans; other types stay absent (test with `has(form.x)`).
+/// lists and objects, false for booleans; other types are null (test with `form.x != null`).
 fn implicit_default(ty: FieldType) -> Option<Value> {
     match ty {
         FieldType::List => Some(Value::Array(Vec::new())),
@@ -260,7 +264,7 @@ pub(crate) fn materials(state: &CaseState, s: &Submission) -> (Vec<String>, Vec<
     }
     for (name, rule) in &bp.form {
         if let Some(e) = &rule.required_when
-            && !state.form.contains_key(name)
+            && state.form.get(name).is_none_or(Value::is_null)
         {
             let path = format!("form.{name}");
             if required_when(e, state, &path, &mut problems) {

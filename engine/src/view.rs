@@ -112,16 +112,26 @@ impl CaseView {
         let mut tasks = Vec::with_capacity(state.tasks.len());
         let mut notice = Vec::new();
         for (r, unit) in state.units() {
-            let spec = bp.spec(r.task);
             let name = r.name(bp);
+            let department = state
+                .department(r)
+                .map(|d| d.to_string())
+                .unwrap_or_default();
+            let title = match r.part {
+                crate::ids::Part::Rectification => "好差评整改".to_owned(),
+                crate::ids::Part::Verification => {
+                    format!("{}（告知承诺核查）", bp.spec(r.task).title)
+                }
+                _ => bp.spec(r.task).title.clone(),
+            };
             for m in &unit.missing {
                 notice.push(NoticeItem {
                     task: name.clone(),
-                    department: spec.department.to_string(),
+                    department: department.clone(),
                     missing: m.clone(),
                 });
             }
-            tasks.push(task_view(name, &spec.title, &spec.department, unit));
+            tasks.push(task_view(name, &title, &department, unit));
         }
         CaseView {
             case_no: state.case_no.clone(),

@@ -17,6 +17,7 @@ use yijian_definitions::MaterialOrigin;
 pub fn apply(state: &mut CaseState, event: &Event) {
     state.version += 1;
     let at = event.at;
+    state.last_event_at = Some(state.last_event_at.map_or(at, |t| t.max(at)));
     match &event.kind {
         EventKind::CaseSubmitted {
             submission,

@@ -200,9 +200,13 @@ fn dispatch(d: &mut Decider<'_>, r: TaskRef, input: Arc<Value>, actor: &Actor) {
         None => (1, now, Vec::new()),
     };
     let clock = time::unit_clock(d.state, r, start, &pauses, now);
+    // Domain rule 6: a limit the calendar cannot count is said, never guessed.
+    let reason = (clock.due.is_none() && time::has_limit(d.state, r)).then(|| {
+        format!("期限无法计算：日历 `{}` 不含该期限所到的年份 (due date unknown: the calendar has no data that far)", d.state.blueprint.calendar)
+    });
     d.emit(
         actor,
-        None,
+        reason,
         EventKind::TaskDispatched {
             task: r,
             attempt,

@@ -155,6 +155,14 @@ pub(crate) fn unit_clock(
     }
 }
 
+/// Does the unit have a limit at all (own, the bundle's, or a rectification's)?
+pub(crate) fn has_limit(state: &CaseState, r: TaskRef) -> bool {
+    match r.part {
+        Part::Rectification => true,
+        _ => state.blueprint.task_limit(r.task).is_some(),
+    }
+}
+
 /// The bundle's clock from acceptance, with its pauses (any open one closed at `now`).
 pub(crate) fn case_clock(state: &CaseState, accepted: Timestamp, now: Timestamp) -> Clocked {
     let bp = &state.blueprint;
