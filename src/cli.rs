@@ -1,7 +1,9 @@
 //! Command-line arguments and the dispatch to each command.
 
+mod calendar;
 mod check;
 mod graph;
+mod simulate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +45,67 @@ enum Command {
     },
     /// Print the JSON Schema of the bundle DSL (for yaml-language-server).
     Schema,
+    /// Run the HTTP service (docs/service.md; config keys in yijian.example.yaml).
+    Serve {
+        /// Configuration file.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Database URL: sqlite://FILE?mode=rwc (default sqlite://yijian.db?mode=rwc) or
+        /// postgres://USER:PASSWORD@HOST/DB.
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+        /// Folder of bundles deployed at start (repeatable; default definitions/catalog).
+        #[arg(long = "bundles", value_name = "DIR")]
+        bundles: Vec<PathBuf>,
+    },
+    /// Dry-run one case through a script of timed steps and print its timeline.
+    Simulate {
+        /// The script (YAML): a bundle and timed steps (see docs/simulate.md).
+        script: PathBuf,
+        /// Folder of bundles a script's `bundle: <id>` is looked up in (default:
+        /// definitions/catalog).
+        #[arg(long, value_name = "DIR")]
+        bundles: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = SimulateFormat::Table)]
+        format: SimulateFormat,
+        /// A folder of extra calendar files (a new year, a regional calendar).
+        #[arg(long, value_name = "DIR")]
+        calendars: Option<PathBuf>,
+    },
+    /// Working-day calendars (时限 arithmetic).
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CalendarCommand {
+    /// When does a limit started on DATE end? e.g. `calendar add 2026-09-30 1wd`.
+    Add {
+        /// The start day (acceptance), YYYY-MM-DD; it is not counted.
+        date: String,
+        /// The limit: `Nwd` working days or `Nd` calendar days.
+        duration: String,
+        /// The calendar id.
+        #[arg(long, default_value = "cn")]
+        calendar: String,
+        /// A folder of extra calendar files (a new year, a regional calendar).
+        #[arg(long, value_name = "DIR")]
+        calendars: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SimulateFormat {
+    /// A readable timeline and task table.
+    Table,
+    /// One JSON document (docs/simulate.md).
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -86,5 +149,46 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", yijian::definitions::schema_text());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Serve {
+            config,
+            listen,
+            db,
+            bundles,
+        } => {
+            let file = match &config {
+                Some(path) => yijian::serve::Config::load(path)?,
+                None => yijian::serve::Config::default(),
+            };
+            let config = file.with(yijian::serve::Overrides {
+                listen,
+                database: db,
+                bundles,
+            });
+            let workdir = std::env::current_dir()?;
+            let shutdown = yijian::serve::startup::shutdown_signal();
+            tokio::runtime::Runtime::new()?
+                .block_on(yijian::serve::startup::run(config, &workdir, shutdown))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Simulate {
+            script,
+            bundles,
+            format,
+            calendars,
+        } => simulate::run(
+            &script,
+            bundles.as_deref(),
+            calendars.as_deref(),
+            matches!(format, SimulateFormat::Json),
+        ),
+        Command::Calendar {
+            command:
+                CalendarCommand::Add {
+                    date,
+                    duration,
+                    calendar,
+                    calendars,
+                },
+        } => calendar::add(&date, &duration, &calendar, calendars.as_deref()),
     }
 }

@@ -9,8 +9,10 @@
 //! - [`engine`]: cases running on blueprints, calendars, stores, the runtime.
 //! - [`adapters`]: outbound adapters to department back offices.
 //! - [`report`]: human and JSON rendering of check findings.
+//! - [`serve`]: the HTTP service (`yijian serve`).
 
 pub mod report;
+pub mod serve;
 
 pub use yijian_adapters as adapters;
 pub use yijian_definitions as definitions;

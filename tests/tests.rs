@@ -1,7 +1,13 @@
 //! Integration tests of the `yijian` package, one binary.
 //!
+//! - `api`: the HTTP service over real sockets (`yijian serve`'s app, SQLite in a temp dir).
 //! - `catalog`: every shipped bundle checks without errors and draws.
 //! - `cli`: the `yijian` command as a designer runs it.
+//! - `recovery`: a child process killed with SIGKILL 20 times on a SQLite file loses nothing.
+//! - `simulate`: `yijian simulate` scripts and `yijian calendar add`, run as processes.
 
+mod api;
 mod catalog;
 mod cli;
+mod recovery;
+mod simulate;

@@ -6,6 +6,7 @@
 //! # Layout
 //! - [`in_process`]: closures in the integrator's own program, answering at once or later.
 //! - [`rules`]: automatic decisions by CEL rules over the task's input.
+//! - [`webhook`]: the `http` adapter: signed POSTs to a back office, retried with backoff.
 //!
 //! # Quick start
 //! ```
@@ -24,3 +25,4 @@
 
 pub mod in_process;
 pub mod rules;
+pub mod webhook;

@@ -14,6 +14,7 @@
 //!   the same bodies and hashes — written by a minimal loop of multi-row INSERTs, 100 cases
 //!   per transaction, with the same `synchronous` setting. No serialisation, hashing,
 //!   version checks or intermediate case updates: what the database alone can take.
+//! - Engine and ceiling run alternately, three rounds each; the figures are medians.
 //! - **bytes/case**: the database's size on disk (SQLite: the file after a WAL checkpoint;
 //!   PostgreSQL: the tables with their indexes) divided by the cases in it.
 
@@ -28,6 +29,10 @@ use yijian_engine::{
     Adapter, CaseNo, Decision, Dispatch, Engine, Event, Replier, Submission, SubmitRequest, Work,
 };
 use yijian_store_sql::{SqlOptions, SqlStore, Synchronous};
+
+// The same allocator as the `yijian` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const BUNDLE5: &str = r#"
 yijian: 1
@@ -267,10 +272,17 @@ async fn raw_sqlite(url: &str, synchronous: Synchronous) -> DatabaseConnection {
     sea_orm::Database::connect(o).await.expect("connect")
 }
 
-fn report(name: &str, s: &Settings, engine: f64, ceiling: f64, bytes: (u64, u64)) {
+fn report(
+    name: &str,
+    durability: &str,
+    s: &Settings,
+    engine: f64,
+    ceiling: f64,
+    bytes: (u64, u64),
+) {
     println!(
-        "bundle-5, {name}, {} cases, {} in flight, synchronous={:?}",
-        s.cases, s.window, s.synchronous
+        "bundle-5, {name}, {} cases, {} in flight, {durability}",
+        s.cases, s.window
     );
     println!("  engine       {engine:>12.0} cases/s");
     println!("  raw ceiling  {ceiling:>12.0} cases/s");
@@ -282,28 +294,49 @@ fn report(name: &str, s: &Settings, engine: f64, ceiling: f64, bytes: (u64, u64)
     );
 }
 
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+/// Rounds of engine and raw ceiling, alternated so that a noisy neighbour hits both.
+const ROUNDS: usize = 3;
+
 async fn sqlite(s: &Settings) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let engine_path = dir.path().join("engine.db");
-    let engine_url = format!("sqlite://{}?mode=rwc", engine_path.display());
-    let store = SqlStore::connect_with(&engine_url, s.options.clone())
-        .await
-        .expect("connect");
-    let (rate, sample) = engine(store.clone(), s.cases, s.window).await;
-    let rows = rows_of(&store, &sample).await;
-    drop(store);
-    let engine_bytes = sqlite_bytes(&engine_url, &engine_path).await;
+    let (mut engine_runs, mut raw_runs) = (Vec::new(), Vec::new());
+    let (mut engine_bytes, mut raw_bytes, mut events) = (0, 0, 0);
+    for round in 0..ROUNDS {
+        let engine_path = dir.path().join(format!("engine-{round}.db"));
+        let engine_url = format!("sqlite://{}?mode=rwc", engine_path.display());
+        let store = SqlStore::connect_with(&engine_url, s.options.clone())
+            .await
+            .expect("connect");
+        let (rate, sample) = engine(store.clone(), s.cases, s.window).await;
+        engine_runs.push(rate);
+        let rows = rows_of(&store, &sample).await;
+        events = rows.events.len();
+        drop(store);
+        engine_bytes = sqlite_bytes(&engine_url, &engine_path).await;
 
-    let raw_path = dir.path().join("raw.db");
-    let raw_url = format!("sqlite://{}?mode=rwc", raw_path.display());
-    // The same schema, migrated by the store.
-    drop(SqlStore::connect(&raw_url).await.expect("migrate"));
-    let db = raw_sqlite(&raw_url, s.synchronous).await;
-    let ceiling = raw_ceiling(&db, &rows, s.cases, "R").await;
-    db.close().await.expect("close");
-    let raw_bytes = sqlite_bytes(&raw_url, &raw_path).await;
-    println!("  ({} events per case)", rows.events.len());
-    report("SQLite file", s, rate, ceiling, (engine_bytes, raw_bytes));
+        let raw_path = dir.path().join(format!("raw-{round}.db"));
+        let raw_url = format!("sqlite://{}?mode=rwc", raw_path.display());
+        // The same schema, migrated by the store.
+        drop(SqlStore::connect(&raw_url).await.expect("migrate"));
+        let db = raw_sqlite(&raw_url, s.synchronous).await;
+        raw_runs.push(raw_ceiling(&db, &rows, s.cases, "R").await);
+        db.close().await.expect("close");
+        raw_bytes = sqlite_bytes(&raw_url, &raw_path).await;
+    }
+    println!("  ({events} events per case; median of {ROUNDS} rounds)");
+    report(
+        "SQLite file",
+        &format!("synchronous={:?}", s.synchronous),
+        s,
+        median(engine_runs),
+        median(raw_runs),
+        (engine_bytes, raw_bytes),
+    );
 }
 
 async fn pg_bytes(db: &DatabaseConnection, schema: &str) -> u64 {
@@ -322,41 +355,73 @@ async fn pg_bytes(db: &DatabaseConnection, schema: &str) -> u64 {
     n as u64
 }
 
+/// The server's own durability settings (the store does not change them).
+async fn server_durability(url: &str) -> String {
+    let db = raw(url).await;
+    let mut out = Vec::new();
+    for setting in ["synchronous_commit", "fsync"] {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                format!("SHOW {setting}"),
+            ))
+            .await
+            .expect("show")
+            .expect("row");
+        let value: String = row.try_get_by_index(0).expect("setting");
+        out.push(format!("{setting}={value}"));
+    }
+    out.join(", ")
+}
+
 async fn postgres(s: &Settings, url: &str) {
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
-    let engine_schema = format!("yj_bench_engine_{stamp}");
-    let raw_schema = format!("yj_bench_raw_{stamp}");
-    let store = SqlStore::connect_with(url, s.options.clone().schema(&engine_schema))
-        .await
-        .expect("connect");
-    let (rate, sample) = engine(store.clone(), s.cases, s.window).await;
-    let rows = rows_of(&store, &sample).await;
-    drop(store);
-    drop(
-        SqlStore::connect_with(url, SqlOptions::default().schema(&raw_schema))
+    let (mut engine_runs, mut raw_runs) = (Vec::new(), Vec::new());
+    let mut bytes = (0, 0);
+    let durability = server_durability(url).await;
+    for round in 0..ROUNDS {
+        let engine_schema = format!("yj_bench_engine_{stamp}_{round}");
+        let raw_schema = format!("yj_bench_raw_{stamp}_{round}");
+        let store = SqlStore::connect_with(url, s.options.clone().schema(&engine_schema))
             .await
-            .expect("migrate"),
-    );
-    let mut o = sea_orm::ConnectOptions::new(url);
-    o.sqlx_logging(false)
-        .max_connections(1)
-        .set_schema_search_path(raw_schema.clone());
-    let db = sea_orm::Database::connect(o).await.expect("connect");
-    let ceiling = raw_ceiling(&db, &rows, s.cases, "R").await;
-    db.execute_unprepared("VACUUM ANALYZE").await.ok();
-    let bytes = (
-        pg_bytes(&db, &engine_schema).await,
-        pg_bytes(&db, &raw_schema).await,
-    );
-    for schema in [&engine_schema, &raw_schema] {
-        db.execute_unprepared(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-            .await
-            .expect("drop schema");
+            .expect("connect");
+        let (rate, sample) = engine(store.clone(), s.cases, s.window).await;
+        engine_runs.push(rate);
+        let rows = rows_of(&store, &sample).await;
+        drop(store);
+        drop(
+            SqlStore::connect_with(url, SqlOptions::default().schema(&raw_schema))
+                .await
+                .expect("migrate"),
+        );
+        let mut o = sea_orm::ConnectOptions::new(url);
+        o.sqlx_logging(false)
+            .max_connections(1)
+            .set_schema_search_path(raw_schema.clone());
+        let db = sea_orm::Database::connect(o).await.expect("connect");
+        raw_runs.push(raw_ceiling(&db, &rows, s.cases, "R").await);
+        db.execute_unprepared("VACUUM ANALYZE").await.ok();
+        bytes = (
+            pg_bytes(&db, &engine_schema).await,
+            pg_bytes(&db, &raw_schema).await,
+        );
+        for schema in [&engine_schema, &raw_schema] {
+            db.execute_unprepared(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+                .await
+                .expect("drop schema");
+        }
     }
-    report("PostgreSQL", s, rate, ceiling, bytes);
+    report(
+        "PostgreSQL",
+        &durability,
+        s,
+        median(engine_runs),
+        median(raw_runs),
+        bytes,
+    );
 }
 
 fn main() {

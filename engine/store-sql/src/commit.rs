@@ -19,6 +19,7 @@
 
 mod batch;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use sea_orm::{
@@ -111,6 +112,7 @@ pub(crate) async fn run(
     batching: Batching,
 ) {
     let mut jobs = Vec::with_capacity(batching.max_batch);
+    let mut heads = Heads::default();
     loop {
         if rx.recv_many(&mut jobs, batching.max_batch).await == 0 {
             return;
@@ -127,7 +129,7 @@ pub(crate) async fn run(
         }
         let started = std::time::Instant::now();
         let n = jobs.len();
-        match write(&db, &jobs).await {
+        match write(&db, &jobs, &mut heads).await {
             Ok(outcomes) => {
                 for (job, outcome) in jobs.drain(..).zip(outcomes) {
                     // A caller that stopped waiting still had its commit written (or not).
@@ -149,21 +151,63 @@ pub(crate) async fn run(
     }
 }
 
+/// The heads (version and last hash) of the cases this writer wrote last, so that a batch
+/// need not read them back. Only ever filled from this writer's own committed writes, and
+/// trusted only when a commit expects exactly the cached version: the version-checked
+/// UPDATE still catches another node having moved the case since, and anything else is read
+/// from the database.
+#[derive(Debug, Default)]
+struct Heads {
+    map: HashMap<String, batch::At>,
+}
+
+impl Heads {
+    /// Beyond this many open cases the cache starts again empty (a miss costs one read).
+    const MAX: usize = 100_000;
+
+    fn get(&self, case_no: &str) -> Option<&batch::At> {
+        self.map.get(case_no)
+    }
+
+    fn apply(&mut self, changes: Vec<(String, Option<batch::At>)>) {
+        if self.map.len() + changes.len() > Heads::MAX {
+            self.map.clear();
+        }
+        for (case_no, head) in changes {
+            match head {
+                Some(h) => {
+                    self.map.insert(case_no, h);
+                }
+                None => {
+                    self.map.remove(&case_no);
+                }
+            }
+        }
+    }
+}
+
 /// Writes one batch in one transaction: the outcome of each commit, or why the whole batch
 /// failed (then nothing was written). A batch PostgreSQL aborted to break a deadlock with
 /// another node wrote nothing either, and is tried again.
-async fn write(db: &DatabaseConnection, jobs: &[Job]) -> Result<Vec<Result<()>>> {
+async fn write(
+    db: &DatabaseConnection,
+    jobs: &[Job],
+    heads: &mut Heads,
+) -> Result<Vec<Result<()>>> {
     const ATTEMPTS: u32 = 3;
     let mut attempt = 1;
     loop {
-        match write_once(db, jobs).await {
+        match write_once(db, jobs, heads).await {
             Err(Abort::Db(_, e)) if attempt < ATTEMPTS && error::is_deadlock(&e) => {
                 warn!(attempt, error = %e, "a group commit met a deadlock; trying it again");
                 attempt += 1;
             }
             Err(Abort::Db(what, e)) => return Err(error::db(what, e)),
             Err(Abort::Store(e)) => return Err(e),
-            Ok(outcomes) => return Ok(outcomes),
+            Ok((outcomes, changes)) => {
+                heads.apply(changes);
+                return Ok(outcomes);
+            }
         }
     }
 }
@@ -171,7 +215,8 @@ async fn write(db: &DatabaseConnection, jobs: &[Job]) -> Result<Vec<Result<()>>>
 async fn write_once(
     db: &DatabaseConnection,
     jobs: &[Job],
-) -> std::result::Result<Vec<Result<()>>, Abort> {
+    heads: &Heads,
+) -> std::result::Result<batch::Written, Abort> {
     // IMMEDIATE: take SQLite's write lock at BEGIN, so the transaction never has to upgrade
     // a read lock (which fails at once instead of waiting). PostgreSQL ignores it.
     let txn = db
@@ -181,12 +226,12 @@ async fn write_once(
         })
         .await
         .map_err(|e| Abort::Db("append: begin", e))?;
-    match batch::apply(&txn, jobs).await {
-        Ok(outcomes) => {
+    match batch::apply(&txn, jobs, heads).await {
+        Ok(written) => {
             txn.commit()
                 .await
                 .map_err(|e| Abort::Db("append: commit", e))?;
-            Ok(outcomes)
+            Ok(written)
         }
         Err(e) => {
             if let Err(rollback) = txn.rollback().await {

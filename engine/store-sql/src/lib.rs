@@ -22,7 +22,7 @@
 //! - [`audit`](AuditBreak): the hash chain and what a broken link looks like.
 //! - [`options`](SqlOptions): SQLite `synchronous`, pool size, batch size and delay.
 //! - `query`, `entity`, `migration`: private; sea-orm types never leave the crate.
-//! - [`conformance`] (feature `test-util`): the contract every store must meet.
+//! - `conformance` (feature `test-util`): the contract every store must meet, as checks.
 //!
 //! # Quick start
 //! ```no_run

@@ -3,13 +3,14 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use jiff::Timestamp;
 use sea_orm::sqlx::sqlite::SqliteJournalMode;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{mpsc, oneshot};
-use tracing::info;
+use tracing::{info, instrument};
 use yijian_engine::store::{
     BlueprintStore, CaseStore, CaseSummary, Commit, Deployed, DeployedBundle, EventLog, Result,
     StoreError,
@@ -67,12 +68,26 @@ impl SqlStore {
     /// # Errors
     /// `Unavailable` if the database cannot be reached or migrated, or the options are
     /// invalid (a PostgreSQL schema name that is not a plain identifier).
+    // The URL may carry a password: it is never logged.
+    #[instrument(skip_all, err)]
     pub async fn connect_with(url: &str, options: SqlOptions) -> Result<SqlStore> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        if !matches!(scheme, "sqlite" | "postgres" | "postgresql") {
+            // Said here rather than by the driver, whose message repeats the whole URL.
+            return Err(StoreError::Unavailable {
+                message: format!(
+                    "connect: `{scheme}:` URLs are not supported; use `sqlite:` or `postgres:`"
+                ),
+            });
+        }
         let mut connect = ConnectOptions::new(url);
         connect
             .sqlx_logging(false)
             .acquire_timeout(options.acquire_timeout)
-            .connect_timeout(options.acquire_timeout);
+            .connect_timeout(options.acquire_timeout)
+            // A ping on every checkout would add a round trip to every group commit; only
+            // connections idle long enough to have been dropped by a proxy are pinged.
+            .test_before_acquire_if_idle_for(Duration::from_secs(30));
         if url.starts_with("sqlite:") {
             let memory = url.contains(":memory:") || url.contains("mode=memory");
             if memory {
@@ -148,6 +163,7 @@ impl SqlStore {
     /// # Errors
     /// `Corrupt` naming the case and event when an event whose chain is intact does not
     /// parse (it was written by a newer version, or by hand); `Unavailable`.
+    #[instrument(skip(self), err)]
     pub async fn verify(&self, case: Option<&CaseNo>) -> Result<Vec<AuditBreak>> {
         let db = &self.inner.db;
         let fail = |e| error::db("verify", e);

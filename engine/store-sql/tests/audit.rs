@@ -68,7 +68,8 @@ fn corrupt_message(r: Result<impl std::fmt::Debug, StoreError>) -> String {
     }
 }
 
-async fn tampering(store: &SqlStore, raw: &DatabaseConnection) {
+/// `fresh` is a second store on the same database, which has not written these cases itself.
+async fn tampering(store: &SqlStore, fresh: &SqlStore, raw: &DatabaseConnection) {
     let cases = fill(store).await;
     let (a, b, c, d) = (&cases[0], &cases[1], &cases[2], &cases[3]);
     assert_eq!(store.verify(None).await.expect("verify"), vec![], "intact");
@@ -133,6 +134,15 @@ async fn tampering(store: &SqlStore, raw: &DatabaseConnection) {
     assert!(m.contains("case B event 1"), "{m}");
     let m = corrupt_message(store.read(d).await);
     assert!(m.contains("case D"), "{m}");
+    // Appending after D's missing event is refused for D alone.
+    let on_d = fresh.append(commit(d, 3, 1));
+    let other = fresh.append(commit(&CaseNo::new("E"), 0, 1));
+    let m = corrupt_message(on_d.await);
+    assert!(m.contains("case D: event 3"), "{m}");
+    other
+        .await
+        .expect("another case in the same batch is written");
+
     // C is untouched and still reads.
     assert_eq!(store.read(c).await.expect("read").expect("C").1.len(), 3);
 
@@ -175,8 +185,9 @@ async fn sqlite_tampering_is_caught() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = support::sqlite_url(dir.path());
     let store = SqlStore::connect(&url).await.expect("connect");
+    let fresh = SqlStore::connect(&url).await.expect("connect");
     let raw = support::raw(&url, None).await;
-    tampering(&store, &raw).await;
+    tampering(&store, &fresh, &raw).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -186,8 +197,9 @@ async fn postgres_tampering_is_caught() {
     };
     let schema = support::fresh_schema();
     let store = support::pg_store(&url, &schema).await;
+    let fresh = support::pg_store(&url, &schema).await;
     let raw = support::raw(&url, Some(&schema)).await;
-    tampering(&store, &raw).await;
+    tampering(&store, &fresh, &raw).await;
     support::drop_schema(&url, &schema).await;
 }
 
@@ -229,4 +241,42 @@ async fn stored_hashes_follow_the_documented_recipe() {
         );
         prev = hash;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_pages_through_many_cases() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = support::sqlite_url(dir.path());
+    let store = SqlStore::connect(&url).await.expect("connect");
+    // More cases than one page of `verify` (500), appended without waiting in between.
+    let cases: Vec<CaseNo> = (0..1203)
+        .map(|i| CaseNo::new(format!("P-{i:05}")))
+        .collect();
+    let pending: Vec<_> = cases
+        .iter()
+        .map(|c| store.append(commit(c, 0, 2)))
+        .collect();
+    for p in pending {
+        p.await.expect("append");
+    }
+    assert_eq!(store.verify(None).await.expect("verify"), vec![]);
+    let raw = support::raw(&url, None).await;
+    for victim in ["P-00000", "P-00777", "P-01202"] {
+        exec(
+            &raw,
+            &format!(
+                "UPDATE events SET hash = '{}' WHERE case_no = '{victim}' AND seq = 2",
+                "0".repeat(64)
+            ),
+        )
+        .await;
+    }
+    let broken: Vec<String> = store
+        .verify(None)
+        .await
+        .expect("verify")
+        .into_iter()
+        .map(|b| format!("{} {}", b.case_no, b.seq))
+        .collect();
+    assert_eq!(broken, ["P-00000 2", "P-00777 2", "P-01202 2"]);
 }

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use serde_json::json;
 use yijian_engine::store::CaseStore;
 use yijian_engine::{
-    Adapter, CaseNo, Decision, Dispatch, Engine, Replier, Submission, SubmitRequest, Work,
+    Adapter, Decision, Dispatch, Engine, Replier, Submission, SubmitRequest, Work,
 };
 use yijian_store_sql::SqlStore;
 
@@ -111,7 +111,6 @@ async fn engine_survives_a_restart_on_a_sqlite_file() {
     for (key, no) in &open {
         let view = e.case(no).await.expect("case");
         assert_eq!(view.outcome.as_deref(), Some("completed"), "{no}");
-        assert_eq!(view.documents.len(), 0, "{view:?}");
         let events = e.events(no).await.expect("events");
         assert_eq!(
             events.first().map(|ev| ev.kind.name()),
@@ -141,5 +140,4 @@ async fn engine_survives_a_restart_on_a_sqlite_file() {
     assert_eq!(fresh.outcome.as_deref(), Some("completed"));
     assert_eq!(e.store().case_count().await.expect("count"), 41);
     assert_eq!(e.store().verify(None).await.expect("verify"), vec![]);
-    let _ = CaseNo::new("unused");
 }

@@ -122,6 +122,15 @@ async fn unreachable_database_is_unavailable() {
         Err(StoreError::Unavailable { message }) => println!("unreachable: {message}"),
         other => panic!("expected Unavailable, got {other:?}"),
     }
+    match SqlStore::connect("mysql://root:secret@localhost/db").await {
+        Err(StoreError::Unavailable { message }) => {
+            assert!(
+                !message.contains("secret"),
+                "no password in errors: {message}"
+            );
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
     let dir = tempfile::tempdir().expect("temp dir");
     let missing = dir.path().join("no").join("such").join("dir.db");
     let r = SqlStore::connect(&format!("sqlite://{}?mode=rwc", missing.display())).await;

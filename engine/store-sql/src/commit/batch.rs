@@ -1,71 +1,93 @@
 //! One batch inside its transaction: version checks, case rows, chained event rows.
+//!
+//! The batch is planned in memory first, then written with a handful of statements however
+//! many commits it holds: a read of the heads of cases this writer has not just written
+//! (usually none), one multi-row INSERT of new cases, one multi-row version-checked UPDATE of
+//! the others, multi-row INSERTs of the events.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sea_orm::DatabaseTransaction;
 use yijian_engine::store::{Result, StoreError};
 
-use super::{Abort, Job};
+use super::{Abort, Heads, Job};
 use crate::audit::{GENESIS, link_hash};
 use crate::entity::event;
 use crate::error;
 use crate::query;
 
-/// What the writer knows about a case during a batch.
+/// A case's version and the hash its next event chains to.
 #[derive(Debug, Clone)]
-enum Known {
-    /// No such case in the store.
-    Absent,
-    /// At this version; the next event chains to `head`.
-    At { count: u64, head: String },
-    /// Another writer moved it during this batch: its version is unknown here.
-    Moved,
+pub(super) struct At {
+    count: u64,
+    head: String,
 }
 
-/// Applies the batch's commits; returns each one's outcome, in the jobs' order. `Err`
-/// abandons the whole batch.
+/// Each commit's outcome, in the jobs' order, and the heads to remember once the
+/// transaction has committed (`None`: forget the case).
+pub(super) type Written = (Vec<Result<()>>, Vec<(String, Option<At>)>);
+
+/// What one batch does to one case.
+#[derive(Debug)]
+struct Plan<'a> {
+    /// The case's version in the store before the batch (`None`: a new case).
+    from: Option<u64>,
+    /// The accepted commits, as indexes into the jobs.
+    accepted: Vec<usize>,
+    /// The last accepted commit (its row is the case's row after the batch).
+    last: Option<usize>,
+    events: Vec<event::Model>,
+    /// The idempotency key of the commit that creates the case.
+    key: Option<&'a str>,
+    /// Where the case stands after the last accepted commit.
+    to: Option<At>,
+}
+
+/// Applies the batch's commits. `Err` abandons the whole batch.
 pub(super) async fn apply(
     txn: &DatabaseTransaction,
     jobs: &[Job],
-) -> std::result::Result<Vec<Result<()>>, Abort> {
+    cache: &Heads,
+) -> std::result::Result<Written, Abort> {
     let db = |e| Abort::Db("append", e);
     // Cases in case-number order, each case's commits in call order (a stable sort): two
     // nodes sharing PostgreSQL then lock case rows in the same order and cannot deadlock on
     // them.
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by(|&a, &b| jobs[a].row.case_no.cmp(&jobs[b].row.case_no));
-    let mut case_nos: Vec<&str> = order.iter().map(|&i| jobs[i].row.case_no.as_str()).collect();
+    let mut case_nos: Vec<&str> = order
+        .iter()
+        .map(|&i| jobs[i].row.case_no.as_str())
+        .collect();
     case_nos.dedup();
 
-    let heads = query::case::heads(txn, &case_nos).await.map_err(db)?;
-    let mut known: HashMap<&str, Known> = HashMap::with_capacity(case_nos.len());
-    for c in &case_nos {
-        let k = match heads.get(*c) {
-            None => Known::Absent,
-            Some(head) => {
-                let count = u64::try_from(head.event_count).map_err(|_| {
-                    Abort::Store(error::out_of_range("event count", head.event_count))
-                })?;
-                match (&head.hash, count) {
-                    (_, 0) => Known::At {
-                        count,
-                        head: GENESIS.to_owned(),
-                    },
-                    (Some(h), _) => Known::At {
-                        count,
-                        head: h.clone(),
-                    },
-                    // Counted events that are not there: refuse to chain onto a hole.
-                    (None, _) => {
-                        return Err(Abort::Store(StoreError::Corrupt {
-                            message: format!("case {c}: event {count} (its last) is missing"),
-                        }));
-                    }
-                }
-            }
-        };
-        known.insert(c, k);
+    // A case's head comes from the cache when it is at the version its first commit here
+    // expects; a new case (expected 0) is assumed absent (its INSERT finds out otherwise);
+    // the rest are read.
+    let mut first: Vec<&Job> = Vec::with_capacity(case_nos.len());
+    for &i in &order {
+        if first
+            .last()
+            .is_none_or(|j| j.row.case_no != jobs[i].row.case_no)
+        {
+            first.push(&jobs[i]);
+        }
     }
+    let misses: Vec<&str> = first
+        .iter()
+        .filter(|j| {
+            j.expected > 0
+                && cache
+                    .get(&j.row.case_no)
+                    .is_none_or(|a| a.count != j.expected)
+        })
+        .map(|j| j.row.case_no.as_str())
+        .collect();
+    let heads = if misses.is_empty() {
+        HashMap::new()
+    } else {
+        query::case::heads(txn, &misses).await.map_err(db)?
+    };
     let keys: Vec<&str> = jobs
         .iter()
         .filter(|j| j.expected == 0)
@@ -76,68 +98,82 @@ pub(super) async fn apply(
     } else {
         query::case::key_owners(txn, &keys).await.map_err(db)?
     };
+
+    // Plan: each commit checked against the store, or against the earlier commits of its
+    // case in this batch.
+    let mut outcomes: Vec<Result<()>> = vec![Ok(()); jobs.len()];
+    let mut plans: Vec<(&str, Plan<'_>)> = Vec::with_capacity(case_nos.len());
     // Keys taken by earlier commits of this batch: key → the case holding it.
     let mut taken: HashMap<&str, &str> = HashMap::new();
-
-    let mut outcomes: Vec<Result<()>> = vec![Ok(()); jobs.len()];
-    let mut rows = Vec::new();
+    let mut at: Option<At> = None;
+    let mut broken: Option<(&str, StoreError)> = None;
     for i in order {
         let job = &jobs[i];
         let c = job.row.case_no.as_str();
-        let state = known.get(c).cloned().unwrap_or(Known::Absent);
-        let is_new = matches!(state, Known::Absent);
-        let (found, prev) = match state {
-            Known::Absent => (0, GENESIS.to_owned()),
-            Known::At { count, head } => (count, head),
-            Known::Moved => {
-                outcomes[i] = Err(conflict(job, version_of(txn, c).await?));
-                continue;
-            }
-        };
+        if plans.last().is_none_or(|(p, _)| *p != c) {
+            at = match cache.get(c) {
+                Some(a) if a.count == job.expected => Some(a.clone()),
+                _ => match head_of(c, heads.get(c)) {
+                    Ok(at) => at,
+                    Err(e) => {
+                        // This case cannot be chained onto; the others of the batch can.
+                        broken = Some((c, e));
+                        None
+                    }
+                },
+            };
+            let from = at.as_ref().map(|a| a.count);
+            plans.push((
+                c,
+                Plan {
+                    from,
+                    accepted: Vec::new(),
+                    last: None,
+                    events: Vec::new(),
+                    key: None,
+                    to: None,
+                },
+            ));
+        }
+        let (_, plan) = plans
+            .last_mut()
+            .expect("invariant: a plan was pushed for this case above");
+        if let Some((b, e)) = &broken
+            && *b == c
+        {
+            outcomes[i] = Err(e.clone());
+            continue;
+        }
+        let found = at.as_ref().map_or(0, |a| a.count);
         if job.expected != found {
             outcomes[i] = Err(conflict(job, found));
             continue;
         }
-        let written = if is_new {
-            if let Some(key) = job.row.idempotency_key.as_deref() {
-                let holder = taken
-                    .get(key)
-                    .copied()
-                    .or_else(|| owners.get(key).map(String::as_str));
-                if let Some(holder) = holder {
-                    // The key names another case: this one is refused (the caller asks
-                    // `case_for_key` for the first). `found` is at least 1 so the error
-                    // never reads "expected 0, found 0".
-                    let found = version_of(txn, holder).await?.max(1);
-                    outcomes[i] = Err(conflict(job, found));
-                    continue;
-                }
+        if at.is_none()
+            && let Some(key) = job.row.idempotency_key.as_deref()
+        {
+            let holder = taken
+                .get(key)
+                .copied()
+                .or_else(|| owners.get(key).map(String::as_str));
+            if let Some(holder) = holder {
+                // The key names another case: this one is refused (the caller asks
+                // `case_for_key` for the first). `found` is at least 1 so the error never
+                // reads "expected 0, found 0".
+                let found = heads
+                    .get(holder)
+                    .map_or(1, |h| u64::try_from(h.event_count).unwrap_or(1).max(1));
+                outcomes[i] = Err(conflict(job, found));
+                continue;
             }
-            query::case::insert_new(txn, &job.row)
-                .await
-                .map_err(db)?
-        } else {
-            let expected = i64::try_from(job.expected)
-                .map_err(|_| Abort::Store(error::out_of_range("event count", job.expected)))?;
-            query::case::update_from(txn, &job.row, expected)
-                .await
-                .map_err(db)?
-        };
-        if !written {
-            // Another node got there first. Later commits of this case in the batch were
-            // decided on top of this one: they are refused too.
-            known.insert(c, Known::Moved);
-            outcomes[i] = Err(conflict(job, version_of(txn, c).await?));
-            continue;
-        }
-        if is_new && let Some(key) = job.row.idempotency_key.as_deref() {
             taken.insert(key, c);
+            plan.key = Some(key);
         }
-        let mut head = prev;
+        let mut head = at.take().map_or_else(|| GENESIS.to_owned(), |a| a.head);
         for (k, body) in job.events.iter().enumerate() {
             let seq = job.expected + k as u64 + 1;
             let hash = link_hash(&head, seq, &body.json);
-            rows.push(event::Model {
+            plan.events.push(event::Model {
                 case_no: c.to_owned(),
                 seq: i64::try_from(seq)
                     .map_err(|_| Abort::Store(error::out_of_range("seq", seq)))?,
@@ -148,16 +184,97 @@ pub(super) async fn apply(
                 hash,
             });
         }
-        known.insert(
-            c,
-            Known::At {
-                count: job.expected + job.events.len() as u64,
-                head,
-            },
-        );
+        at = Some(At {
+            count: job.expected + job.events.len() as u64,
+            head,
+        });
+        plan.accepted.push(i);
+        plan.last = Some(i);
+        plan.to.clone_from(&at);
+    }
+
+    // Write: case rows with their version checks first, then the events of the cases whose
+    // rows were written.
+    let mut inserts = Vec::new();
+    let mut updates = Vec::new();
+    for (_, plan) in &plans {
+        let Some(row) = plan.last.map(|i| &jobs[i].row) else {
+            continue;
+        };
+        match plan.from {
+            None => {
+                let mut row = row.clone();
+                row.idempotency_key = plan.key.map(str::to_owned);
+                inserts.push(row);
+            }
+            Some(from) => {
+                let from = i64::try_from(from)
+                    .map_err(|_| Abort::Store(error::out_of_range("version", from)))?;
+                updates.push((row.clone(), from));
+            }
+        }
+    }
+    let mut written: HashSet<String> = HashSet::with_capacity(plans.len());
+    if !inserts.is_empty() {
+        written.extend(query::case::insert_new(txn, &inserts).await.map_err(db)?);
+    }
+    if !updates.is_empty() {
+        written.extend(query::case::update_from(txn, &updates).await.map_err(db)?);
+    }
+    let mut rows = Vec::new();
+    let mut moved = Vec::new();
+    let mut changes = Vec::with_capacity(plans.len());
+    for (c, plan) in plans {
+        let Some(row) = plan.last.map(|i| &jobs[i].row) else {
+            continue;
+        };
+        if written.contains(c) {
+            // A closed case is rarely written again: no need to remember it.
+            let head = if row.closed { None } else { plan.to };
+            changes.push((c.to_owned(), head));
+            rows.extend(plan.events);
+        } else {
+            changes.push((c.to_owned(), None));
+            // Another node changed the case (or took its number or key) since the heads
+            // were read: every accepted commit of it in this batch is refused.
+            moved.push((c, plan.accepted));
+        }
+    }
+    if !moved.is_empty() {
+        let nos: Vec<&str> = moved.iter().map(|(c, _)| *c).collect();
+        let now = query::case::heads(txn, &nos).await.map_err(db)?;
+        for (c, accepted) in moved {
+            let found = now
+                .get(c)
+                .map_or(0, |h| u64::try_from(h.event_count).unwrap_or(0));
+            for i in accepted {
+                outcomes[i] = Err(conflict(&jobs[i], found));
+            }
+        }
     }
     query::event::insert_many(txn, rows).await.map_err(db)?;
-    Ok(outcomes)
+    Ok((outcomes, changes))
+}
+
+/// Where a stored case stands (`None`: not stored).
+fn head_of(c: &str, head: Option<&query::case::Head>) -> Result<Option<At>> {
+    let Some(head) = head else { return Ok(None) };
+    let count = u64::try_from(head.event_count)
+        .map_err(|_| error::out_of_range(&format!("case {c}: event count"), head.event_count))?;
+    match (&head.hash, count) {
+        (_, 0) => Ok(Some(At {
+            count,
+            head: GENESIS.to_owned(),
+        })),
+        (Some(h), _) => Ok(Some(At {
+            count,
+            head: h.clone(),
+        })),
+        // Counted events that are not there: refuse to chain onto a hole.
+        (None, _) => Err(StoreError::Corrupt {
+            message: format!("case {c}: event {count} (its last) is missing"),
+        }),
+    }
 }
 
 fn conflict(job: &Job, found: u64) -> StoreError {
@@ -166,13 +283,4 @@ fn conflict(job: &Job, found: u64) -> StoreError {
         expected: job.expected,
         found,
     }
-}
-
-/// The stored version of a case (0 if absent), read inside the batch's transaction.
-async fn version_of(txn: &DatabaseTransaction, case_no: &str) -> std::result::Result<u64, Abort> {
-    let row = query::case::find(txn, case_no)
-        .await
-        .map_err(|e| Abort::Db("append", e))?;
-    let count = row.map_or(0, |r| r.event_count);
-    u64::try_from(count).map_err(|_| Abort::Store(error::out_of_range("event count", count)))
 }

@@ -1,11 +1,11 @@
 //! `cases`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement, Value,
 };
 
 use super::{CHUNK, built};
@@ -74,14 +74,16 @@ pub(crate) async fn key_owners<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// Inserts a new case; false if its number or its idempotency key is taken.
+/// Inserts new cases; returns the numbers of those inserted (a case whose number or
+/// idempotency key is taken is left out, not an error).
 pub(crate) async fn insert_new<C: ConnectionTrait>(
     conn: &C,
-    row: &case::Model,
-) -> Result<bool, DbErr> {
-    let stmt = Query::insert()
-        .into_table(case::Entity)
-        .columns([
+    rows: &[case::Model],
+) -> Result<HashSet<String>, DbErr> {
+    let mut inserted = HashSet::with_capacity(rows.len());
+    for chunk in rows.chunks(CHUNK) {
+        let mut stmt = Query::insert();
+        stmt.into_table(case::Entity).columns([
             case::Column::CaseNo,
             case::Column::Bundle,
             case::Column::Version,
@@ -91,42 +93,90 @@ pub(crate) async fn insert_new<C: ConnectionTrait>(
             case::Column::EventCount,
             case::Column::AcceptedAt,
             case::Column::IdempotencyKey,
-        ])
-        .values([
-            row.case_no.clone().into(),
-            row.bundle.clone().into(),
-            row.version.into(),
-            row.region.clone().into(),
-            row.status.clone().into(),
-            row.closed.into(),
-            row.event_count.into(),
-            row.accepted_at.clone().into(),
-            row.idempotency_key.clone().into(),
-        ])
-        .map_err(built)?
-        .on_conflict(OnConflict::new().do_nothing().to_owned())
-        .to_owned();
-    Ok(conn.execute(&stmt).await?.rows_affected() == 1)
+        ]);
+        for row in chunk {
+            stmt.values([
+                row.case_no.clone().into(),
+                row.bundle.clone().into(),
+                row.version.into(),
+                row.region.clone().into(),
+                row.status.clone().into(),
+                row.closed.into(),
+                row.event_count.into(),
+                row.accepted_at.clone().into(),
+                row.idempotency_key.clone().into(),
+            ])
+            .map_err(built)?;
+        }
+        stmt.on_conflict(OnConflict::new().do_nothing().to_owned())
+            .returning_col(case::Column::CaseNo);
+        for r in conn.query_all(&stmt).await? {
+            inserted.insert(r.try_get_by_index::<String>(0)?);
+        }
+    }
+    Ok(inserted)
 }
 
-/// Moves a case from version `expected` to `row`'s; false if it is no longer at
-/// `expected` (another writer moved it: the version check that keeps two nodes from both
-/// applying a command to one case).
+/// Moves cases from their expected version to their new row; returns the numbers of those
+/// moved. A case no longer at its expected version is left out: another writer moved it.
+/// This is the version check that keeps two nodes from both applying a command to one case.
+///
+/// One `UPDATE … FROM (VALUES …)` per chunk (SQLite ≥ 3.33 and PostgreSQL alike; `VALUES`
+/// columns are named `column1`, `column2`, … by both).
 pub(crate) async fn update_from<C: ConnectionTrait>(
     conn: &C,
-    row: &case::Model,
-    expected: i64,
-) -> Result<bool, DbErr> {
-    let stmt = Query::update()
-        .table(case::Entity)
-        .value(case::Column::Status, row.status.clone())
-        .value(case::Column::Closed, row.closed)
-        .value(case::Column::EventCount, row.event_count)
-        .value(case::Column::AcceptedAt, row.accepted_at.clone())
-        .and_where(case::Column::CaseNo.eq(row.case_no.clone()))
-        .and_where(case::Column::EventCount.eq(expected))
-        .to_owned();
-    Ok(conn.execute(&stmt).await?.rows_affected() == 1)
+    rows: &[(case::Model, i64)],
+) -> Result<HashSet<String>, DbErr> {
+    let backend = conn.get_database_backend();
+    let mut moved = HashSet::with_capacity(rows.len());
+    for chunk in rows.chunks(CHUNK) {
+        let mut sql = String::from(
+            "UPDATE cases SET status = v.column2, closed = v.column3, \
+             event_count = v.column4, accepted_at = v.column5 FROM (VALUES ",
+        );
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 6);
+        for (i, (row, expected)) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            for k in 0..6 {
+                if k > 0 {
+                    sql.push(',');
+                }
+                push_placeholder(&mut sql, backend, values.len() + k + 1);
+            }
+            sql.push(')');
+            values.extend([
+                row.case_no.clone().into(),
+                row.status.clone().into(),
+                row.closed.into(),
+                row.event_count.into(),
+                row.accepted_at.clone().into(),
+                (*expected).into(),
+            ]);
+        }
+        sql.push_str(
+            ") AS v WHERE cases.case_no = v.column1 AND cases.event_count = v.column6 \
+             RETURNING cases.case_no",
+        );
+        let stmt = Statement::from_sql_and_values(backend, sql, values);
+        for r in conn.query_all_raw(stmt).await? {
+            moved.insert(r.try_get_by_index::<String>(0)?);
+        }
+    }
+    Ok(moved)
+}
+
+/// The `n`th (1-based) bound parameter in the backend's syntax.
+fn push_placeholder(sql: &mut String, backend: DbBackend, n: usize) {
+    match backend {
+        DbBackend::Postgres => {
+            sql.push('$');
+            sql.push_str(&n.to_string());
+        }
+        _ => sql.push('?'),
+    }
 }
 
 /// One case.

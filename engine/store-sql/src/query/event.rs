@@ -6,7 +6,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 use super::{CHUNK, built};
 use crate::entity::event::{Column, Entity, Model};
 
-/// Appends rows with multi-row INSERTs, [`CHUNK`] rows per statement.
+/// Appends rows with multi-row INSERTs of up to [`CHUNK`] rows each.
 pub(crate) async fn insert_many<C: ConnectionTrait>(
     conn: &C,
     rows: Vec<Model>,

@@ -1,0 +1,234 @@
+//! `/metrics`: Prometheus text format, written by hand.
+//!
+//! Gauges are computed at scrape time from the engine (queues) and the case index (cases
+//! and tasks: open cases are read from memory, closed ones from the cached rows); counters
+//! are kept by the service.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use yijian_engine::store::Store;
+
+use super::state::AppState;
+
+/// Counters kept by the service.
+#[derive(Debug)]
+pub(crate) struct Counters {
+    /// Responses by status code (index = status).
+    responses: Vec<AtomicU64>,
+    /// Requests refused by the concurrency limit.
+    pub(crate) overloaded: AtomicU64,
+    /// Fetches refused by the long-poll cap.
+    pub(crate) waiters_full: AtomicU64,
+    /// Requests that ran out of time.
+    pub(crate) timeouts: AtomicU64,
+    /// Tasks leased to workers.
+    pub(crate) leased: AtomicU64,
+    /// Completions by decision: approved, rejected, supplement.
+    pub(crate) completions: [AtomicU64; 3],
+    /// Technical failures reported by back offices (`fail`).
+    pub(crate) failures: AtomicU64,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters {
+            responses: (0..600).map(|_| AtomicU64::new(0)).collect(),
+            overloaded: AtomicU64::new(0),
+            waiters_full: AtomicU64::new(0),
+            timeouts: AtomicU64::new(0),
+            leased: AtomicU64::new(0),
+            completions: Default::default(),
+            failures: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Counters {
+    /// Counts a response.
+    pub(crate) fn response(&self, status: u16) {
+        if let Some(c) = self.responses.get(usize::from(status)) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+fn bump(c: &AtomicU64) -> u64 {
+    c.load(Ordering::Relaxed)
+}
+
+/// A Prometheus label value, escaped.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// Renders every metric.
+pub(crate) async fn render<S: Store + Clone>(state: &AppState<S>) -> String {
+    let mut cases: BTreeMap<String, u64> = BTreeMap::new();
+    let mut tasks: BTreeMap<(String, &'static str), u64> = BTreeMap::new();
+    let mut warnings: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for (no, entry) in state.index().newest_first() {
+        let Some(row) = state.row(&no, &entry).await else {
+            continue;
+        };
+        *cases.entry(row.status.clone()).or_default() += 1;
+        if !row.closed && row.warning != "green" {
+            *warnings.entry(row.warning).or_default() += 1;
+        }
+        for (dep, st) in &row.tasks {
+            *tasks.entry((dep.clone(), st)).or_default() += 1;
+        }
+    }
+    let mut out = String::with_capacity(4096);
+    header(
+        &mut out,
+        "yijian_cases",
+        "gauge",
+        "Cases known to this service, by status.",
+    );
+    for (status, n) in &cases {
+        let _ = writeln!(out, "yijian_cases{{status=\"{}\"}} {n}", label(status));
+    }
+    header(
+        &mut out,
+        "yijian_tasks",
+        "gauge",
+        "Task units by department and state.",
+    );
+    for ((dep, st), n) in &tasks {
+        let _ = writeln!(
+            out,
+            "yijian_tasks{{department=\"{}\",state=\"{st}\"}} {n}",
+            label(dep)
+        );
+    }
+    header(
+        &mut out,
+        "yijian_case_warnings",
+        "gauge",
+        "Open cases with a deadline warning (预警), by level.",
+    );
+    for level in ["yellow", "red"] {
+        let n = warnings.get(level).copied().unwrap_or(0);
+        let _ = writeln!(out, "yijian_case_warnings{{level=\"{level}\"}} {n}");
+    }
+    let now = state.engine().clock().now();
+    let depths = state.engine().queue_depths();
+    header(
+        &mut out,
+        "yijian_queue_depth",
+        "gauge",
+        "Tasks waiting to be fetched, by department.",
+    );
+    for q in &depths {
+        let _ = writeln!(
+            out,
+            "yijian_queue_depth{{department=\"{}\"}} {}",
+            label(&q.department),
+            q.depth
+        );
+    }
+    header(
+        &mut out,
+        "yijian_queue_oldest_age_seconds",
+        "gauge",
+        "Age of the oldest task waiting in a department's queue.",
+    );
+    for q in &depths {
+        let age = q
+            .oldest
+            .map_or(0.0, |t| now.duration_since(t).as_secs_f64().max(0.0));
+        let _ = writeln!(
+            out,
+            "yijian_queue_oldest_age_seconds{{department=\"{}\"}} {age:.3}",
+            label(&q.department)
+        );
+    }
+    header(
+        &mut out,
+        "yijian_cases_in_memory",
+        "gauge",
+        "Cases held in the engine's memory.",
+    );
+    let _ = writeln!(
+        out,
+        "yijian_cases_in_memory {}",
+        state.engine().cases_in_memory()
+    );
+    counters(&mut out, state);
+    out
+}
+
+fn counters<S: Store + Clone>(out: &mut String, state: &AppState<S>) {
+    let c = state.counters();
+    header(
+        out,
+        "yijian_http_responses_total",
+        "counter",
+        "HTTP responses by status code.",
+    );
+    for (code, n) in c.responses.iter().enumerate() {
+        let n = n.load(Ordering::Relaxed);
+        if n > 0 {
+            let _ = writeln!(out, "yijian_http_responses_total{{code=\"{code}\"}} {n}");
+        }
+    }
+    header(
+        out,
+        "yijian_http_refused_total",
+        "counter",
+        "Requests refused to protect the service, by reason.",
+    );
+    for (reason, n) in [
+        ("overloaded", bump(&c.overloaded)),
+        ("long_polls", bump(&c.waiters_full)),
+        ("timeout", bump(&c.timeouts)),
+    ] {
+        let _ = writeln!(out, "yijian_http_refused_total{{reason=\"{reason}\"}} {n}");
+    }
+    header(
+        out,
+        "yijian_tasks_leased_total",
+        "counter",
+        "Tasks leased to back-office workers.",
+    );
+    let _ = writeln!(out, "yijian_tasks_leased_total {}", bump(&c.leased));
+    header(
+        out,
+        "yijian_completions_total",
+        "counter",
+        "Completions by decision.",
+    );
+    for (i, d) in ["approved", "rejected", "supplement"].iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "yijian_completions_total{{decision=\"{d}\"}} {}",
+            bump(&c.completions[i])
+        );
+    }
+    header(
+        out,
+        "yijian_adapter_errors_total",
+        "counter",
+        "Technical failures reported by back offices through `fail`.",
+    );
+    let _ = writeln!(out, "yijian_adapter_errors_total {}", bump(&c.failures));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_escaped() {
+        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}

@@ -1,0 +1,262 @@
+//! Cases: submit, read, audit trail, search.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::IntoParams;
+use yijian_definitions::Blueprint;
+use yijian_engine::store::Store;
+use yijian_engine::view::CaseView;
+use yijian_engine::{CaseNo, Event, Submission, SubmitRequest, TaskRef};
+
+use crate::serve::auth::{Caller, Principal, Role};
+use crate::serve::body::{CaseBody, CaseList, CaseRow, EventsPage, SearchQuery, SubmitBody};
+use crate::serve::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
+use crate::serve::state::AppState;
+use crate::serve::task_id::TaskId;
+
+/// Roles that read cases (a department reads only cases with a task of its own).
+pub(crate) const READERS: [Role; 3] = [Role::Window, Role::Supervisor, Role::Admin];
+
+/// Refuses (403) a caller that may not read this case.
+pub(crate) fn may_read(caller: &Principal, view: &CaseView) -> Result<(), ApiError> {
+    match &caller.role {
+        Role::Department(d) => {
+            if !view.tasks.iter().any(|t| *t.department == **d) {
+                return Err(ApiError::forbidden(
+                    "wrong_department",
+                    format!("case {} has no task of department `{d}`", view.case_no),
+                ));
+            }
+        }
+        _ => caller.require(&READERS)?,
+    }
+    caller.require_region(&view.region)
+}
+
+/// The region of a new case: the one asked for, within the token's scope.
+pub(crate) fn region_for(caller: &Principal, asked: Option<String>) -> Result<String, ApiError> {
+    let region = asked
+        .or_else(|| caller.region.as_deref().map(str::to_owned))
+        .unwrap_or_default();
+    if !region.chars().all(|c| c.is_ascii_digit()) {
+        return Err(ApiError::bad_request(
+            "invalid_region",
+            format!("region `{region}` is not a 区划代码 (digits only)"),
+        ));
+    }
+    caller.require_region(&region)?;
+    Ok(region)
+}
+
+/// Submits an application. 201 with the case; the same `idempotency_key` again answers
+/// the first answer.
+#[utoipa::path(
+    post, path = "/v1/cases", tag = "cases",
+    request_body = SubmitBody,
+    responses(
+        (status = 201, description = "Accepted (受理)", body = CaseBody),
+        (status = 400, body = ErrorBody), (status = 404, description = "Unknown bundle", body = ErrorBody),
+        (status = 422, description = "Every problem with the form and materials at once, or not offered", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn submit<S: Store + Clone>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    ApiJson(body): ApiJson<SubmitBody>,
+) -> Result<(StatusCode, Json<CaseBody>), ApiError> {
+    caller.require(&[Role::Window])?;
+    let region = region_for(&caller, body.region)?;
+    let key = body.idempotency_key.filter(|k| !k.is_empty());
+    if let Some(first) = key
+        .as_deref()
+        .and_then(|k| st.remembered(&format!("submit:{k}")))
+    {
+        return Ok((StatusCode::CREATED, Json(first)));
+    }
+    let req = SubmitRequest {
+        bundle: body.bundle,
+        version: body.version,
+        submission: Submission {
+            region,
+            form: body.form,
+            materials: body
+                .materials
+                .into_iter()
+                .map(|(k, v)| (k, v.into()))
+                .collect(),
+            unavailable: body.unavailable,
+            commitments: body.commitments,
+        },
+        idempotency_key: key.clone(),
+        actor: Some(caller.actor()),
+    };
+    let engine = st.engine().clone();
+    let view = st.run(async move { engine.submit(req).await }).await?;
+    st.index().note(&view);
+    let answer = CaseBody::from(&view);
+    if let Some(k) = key {
+        st.remember(format!("submit:{k}"), &answer);
+    }
+    tracing::info!(case.no = %view.case_no, bundle.id = %view.bundle, "case submitted");
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+/// A case: status, every task with its deadline and warning level, the merged supplement
+/// notice, the result.
+#[utoipa::path(
+    get, path = "/v1/cases/{case_no}", tag = "cases",
+    params(("case_no" = String, Path, description = "Case number")),
+    responses((status = 200, body = CaseBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn get<S: Store + Clone>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    ApiPath(case_no): ApiPath<String>,
+) -> Result<Json<CaseBody>, ApiError> {
+    let view = st.view(&CaseNo::new(case_no)).await?;
+    may_read(&caller, &view)?;
+    Ok(Json(CaseBody::from(&view)))
+}
+
+/// `?page=&per_page=`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct PageQuery {
+    /// Page, from 1.
+    page: Option<usize>,
+    /// Items per page (default 100, at most 1000).
+    per_page: Option<usize>,
+}
+
+/// A case's audit trail (全程留痕), oldest first, paged.
+#[utoipa::path(
+    get, path = "/v1/cases/{case_no}/events", tag = "cases",
+    params(("case_no" = String, Path, description = "Case number"), PageQuery),
+    responses((status = 200, body = EventsPage), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn events<S: Store + Clone>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    ApiPath(case_no): ApiPath<String>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<EventsPage>, ApiError> {
+    let case_no = CaseNo::new(case_no);
+    let view = st.view(&case_no).await?;
+    may_read(&caller, &view)?;
+    let bp = st
+        .engine()
+        .blueprint(&view.bundle, Some(view.version))
+        .ok_or_else(|| ApiError::internal("the case's bundle is not loaded"))?;
+    let events = st.engine().events(&case_no).await?;
+    let per_page = q.per_page.unwrap_or(100).clamp(1, 1000);
+    let page = q.page.unwrap_or(1).max(1);
+    let start = (page - 1).saturating_mul(per_page);
+    let shown = events
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(per_page)
+        .map(|(i, e)| event_json(&bp, &case_no, i + 1, e))
+        .collect();
+    Ok(Json(EventsPage {
+        case_no: case_no.to_string(),
+        page,
+        per_page,
+        total: events.len(),
+        events: shown,
+    }))
+}
+
+/// An event for people: task references by name, the actor as `kind:id`.
+fn event_json(bp: &Blueprint, case_no: &CaseNo, seq: usize, e: &Event) -> Value {
+    let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
+    let Value::Object(map) = &mut v else {
+        return v;
+    };
+    map.insert("seq".to_owned(), seq.into());
+    map.insert("actor".to_owned(), e.actor.to_string().into());
+    for key in ["task", "upstream", "refused"] {
+        let name = map
+            .get(key)
+            .and_then(|t| serde_json::from_value::<TaskRef>(t.clone()).ok())
+            .map(|r| r.name(bp));
+        if let Some(name) = name {
+            if key == "task" {
+                map.insert(
+                    "task_id".to_owned(),
+                    TaskId::format(case_no.as_str(), &name).into(),
+                );
+            }
+            map.insert(key.to_owned(), name.into());
+        }
+    }
+    v
+}
+
+/// Searches cases, newest first.
+#[utoipa::path(
+    get, path = "/v1/cases", tag = "cases",
+    params(SearchQuery),
+    responses((status = 200, body = CaseList), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn search<S: Store + Clone>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> Result<Json<CaseList>, ApiError> {
+    let own_department = match &caller.role {
+        Role::Department(d) => Some(d.clone()),
+        _ => {
+            caller.require(&READERS)?;
+            None
+        }
+    };
+    let per_page = q.per_page.unwrap_or(50).clamp(1, 200);
+    let page = q.page.unwrap_or(1).max(1);
+    let skip = (page - 1).saturating_mul(per_page);
+    let mut total = 0;
+    let mut cases = Vec::new();
+    for (no, entry) in st.index().newest_first() {
+        if !caller.sees_region(&entry.region)
+            || q.bundle.as_deref().is_some_and(|b| b != &*entry.bundle)
+        {
+            continue;
+        }
+        let Some(row) = st.row(&no, &entry).await else {
+            continue;
+        };
+        let has = |dep: &str| row.tasks.iter().any(|(d, _)| d == dep);
+        if q.status.as_deref().is_some_and(|s| s != row.status)
+            || q.warning.as_deref().is_some_and(|w| w != row.warning)
+            || q.department.as_deref().is_some_and(|d| !has(d))
+            || own_department.as_deref().is_some_and(|d| !has(d))
+        {
+            continue;
+        }
+        total += 1;
+        if total > skip && cases.len() < per_page {
+            cases.push(CaseRow {
+                case_no: no.to_string(),
+                bundle: entry.bundle.to_string(),
+                region: entry.region.to_string(),
+                status: row.status.clone(),
+                warning: row.warning.to_owned(),
+                deadline: row.deadline.clone(),
+            });
+        }
+    }
+    Ok(Json(CaseList {
+        page,
+        per_page,
+        total,
+        cases,
+    }))
+}

@@ -1,0 +1,183 @@
+//! Operations: health, readiness, metrics, the OpenAPI document, incidents.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use yijian_engine::store::Store;
+use yijian_engine::{Action, Command, UnitStatus};
+
+use crate::serve::auth::{Caller, Role};
+use crate::serve::body::{HealthBody, IncidentAction, IncidentBody, IncidentList, TaskAnswer};
+use crate::serve::error::{ApiError, ApiPath, ErrorBody, OptionalJson};
+use crate::serve::state::AppState;
+use crate::serve::task_id::TaskId;
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = HealthBody)))]
+pub(crate) async fn healthz() -> Json<HealthBody> {
+    Json(HealthBody {
+        status: "ok".to_owned(),
+    })
+}
+
+/// The store is reachable.
+#[utoipa::path(
+    get, path = "/readyz", tag = "operations",
+    responses((status = 200, body = HealthBody), (status = 503, description = "The store is unreachable", body = ErrorBody))
+)]
+pub(crate) async fn readyz<S: Store + Clone>(
+    State(st): State<AppState<S>>,
+) -> Result<Json<HealthBody>, ApiError> {
+    let unavailable = || ApiError::Unavailable {
+        code: "store_unavailable",
+        message: "the store is not reachable".to_owned(),
+        retry_after: 1,
+    };
+    match tokio::time::timeout(Duration::from_secs(2), st.engine().store().case_count()).await {
+        Ok(Ok(_)) => Ok(Json(HealthBody {
+            status: "ready".to_owned(),
+        })),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            Err(unavailable())
+        }
+        Err(_) => Err(unavailable()),
+    }
+}
+
+/// Prometheus metrics (text format).
+#[utoipa::path(
+    get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"))
+)]
+pub(crate) async fn metrics<S: Store + Clone>(State(st): State<AppState<S>>) -> Response {
+    let text = crate::serve::metrics::render(&st).await;
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}
+
+/// This document.
+pub(crate) async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::serve::openapi::json(),
+    )
+        .into_response()
+}
+
+/// Units stuck after their technical attempts were spent, across open cases.
+#[utoipa::path(
+    get, path = "/v1/incidents", tag = "operations",
+    responses((status = 200, body = IncidentList), (status = 403, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn incidents<S: Store + Clone>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+) -> Result<Json<IncidentList>, ApiError> {
+    caller.require(&[Role::Admin, Role::Supervisor])?;
+    let mut out = Vec::new();
+    for (no, entry) in st.index().newest_first() {
+        if entry.closed.is_some() || !caller.sees_region(&entry.region) {
+            continue;
+        }
+        let Ok(view) = st.engine().case(&no).await else {
+            continue;
+        };
+        st.index().note(&view);
+        for t in view
+            .tasks
+            .iter()
+            .filter(|t| t.status == UnitStatus::Incident)
+        {
+            out.push(IncidentBody {
+                id: TaskId::format(no.as_str(), &t.name),
+                case_no: no.to_string(),
+                region: view.region.clone(),
+                bundle: view.bundle.clone(),
+                task: t.name.clone(),
+                department: t.department.clone(),
+                attempts: t.attempts,
+                reason: t.reason.clone(),
+            });
+        }
+    }
+    Ok(Json(IncidentList { incidents: out }))
+}
+
+async fn operate<S: Store + Clone>(
+    st: &AppState<S>,
+    caller: &Caller,
+    id: &str,
+    retry: bool,
+    reason: Option<String>,
+) -> Result<Json<TaskAnswer>, ApiError> {
+    caller.require(&[Role::Admin])?;
+    let loc = st.resolve(&TaskId::parse(id)?).await?;
+    caller.require_region(&loc.entry.region)?;
+    let action = if retry {
+        Action::Dispatch { task: loc.task }
+    } else {
+        Action::Cancel {
+            task: loc.task,
+            reason: reason.unwrap_or_else(|| "cancelled by an operator".to_owned()),
+        }
+    };
+    let command = Command::new(caller.actor(), action);
+    let engine = st.engine().clone();
+    let no = loc.case_no.clone();
+    st.run(async move { engine.execute(&no, command).await })
+        .await?;
+    tracing::info!(case.no = %loc.case_no, task = %loc.name, retry, operator = %caller.name, "incident handled");
+    Ok(Json(TaskAnswer {
+        task_id: loc.task_id(),
+        case_no: loc.case_no.to_string(),
+        task: loc.name.clone(),
+        status: if retry { "dispatched" } else { "cancelled" }.to_owned(),
+        lease_token: None,
+        lease_expires_at: None,
+        retry_at: None,
+        deadline: None,
+    }))
+}
+
+/// Hands an incident's task to its department again.
+#[utoipa::path(
+    post, path = "/v1/incidents/{id}/retry", tag = "operations",
+    params(("id" = String, Path, description = "The incident's task id, percent-encoded")),
+    responses((status = 200, body = TaskAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn retry<S: Store + Clone>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<TaskAnswer>, ApiError> {
+    operate(&st, &caller, &id, true, None).await
+}
+
+/// Cancels an incident's task (its dependants are cancelled too).
+#[utoipa::path(
+    post, path = "/v1/incidents/{id}/cancel", tag = "operations",
+    params(("id" = String, Path, description = "The incident's task id, percent-encoded")),
+    request_body(content = IncidentAction, description = "Optional"),
+    responses((status = 200, body = TaskAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn cancel<S: Store + Clone>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    OptionalJson(body): OptionalJson<IncidentAction>,
+) -> Result<Json<TaskAnswer>, ApiError> {
+    operate(&st, &caller, &id, false, body.reason).await
+}

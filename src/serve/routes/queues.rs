@@ -1,0 +1,479 @@
+//! Back-office queues: fetch-and-lock with long polling, and the calls a worker makes under
+//! its lease (heartbeat, accept, complete, fail, suspend, resume).
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use yijian_engine::case::{CaseState, Missing};
+use yijian_engine::event::EventKind;
+use yijian_engine::store::Store;
+use yijian_engine::{Action, Command, Event, FetchRequest, TaskRef};
+
+use crate::serve::auth::Caller;
+use crate::serve::body::{
+    AcceptBody, CompleteBody, DecisionKind, FailBody, FetchBody, FetchResponse, FetchedTask,
+    HeartbeatBody, ResumeBody, SuspendBody, TaskAnswer, time,
+};
+use crate::serve::config::parse_duration;
+use crate::serve::error::{ApiError, ApiJson, ApiPath, ErrorBody};
+use crate::serve::state::{AppState, Located};
+use crate::serve::task_id::TaskId;
+
+fn duration(field: &str, text: &str) -> Result<Duration, ApiError> {
+    let d = parse_duration(text)
+        .map_err(|m| ApiError::bad_request("invalid_body", format!("`{field}`: {m}")))?;
+    if d.is_zero() {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            format!("`{field}` must be more than zero"),
+        ));
+    }
+    Ok(d)
+}
+
+/// Leases up to `max` ready tasks of the department to the worker, waiting up to `wait`
+/// for the first one (long polling).
+#[utoipa::path(
+    post, path = "/v1/departments/{id}/tasks/fetch", tag = "queues",
+    params(("id" = String, Path, description = "Department id")),
+    request_body = FetchBody,
+    responses(
+        (status = 200, body = FetchResponse),
+        (status = 400, body = ErrorBody), (status = 403, description = "Another department's token", body = ErrorBody),
+        (status = 503, description = "Too many long polls waiting (see Retry-After)", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn fetch<S: Store + Clone>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    ApiPath(department): ApiPath<String>,
+    ApiJson(body): ApiJson<FetchBody>,
+) -> Result<Json<FetchResponse>, ApiError> {
+    caller.require_department(&department)?;
+    let max = body.max.unwrap_or(1);
+    if !(1..=100).contains(&max) {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            format!("`max` is {max}; it must be 1..=100"),
+        ));
+    }
+    let lease = match &body.lease {
+        Some(t) => duration("lease", t)?,
+        None => st.default_lease(&department),
+    };
+    let wait = match &body.wait {
+        Some(t) => parse_duration(t)
+            .map_err(|m| ApiError::bad_request("invalid_body", format!("`wait`: {m}")))?,
+        None => Duration::ZERO,
+    }
+    .min(st.limits().max_wait);
+    let Ok(permit) = st.waiters().clone().try_acquire_owned() else {
+        st.counters().waiters_full.fetch_add(1, Ordering::Relaxed);
+        return Err(ApiError::Unavailable {
+            code: "too_many_waiters",
+            message: "too many fetches are waiting; retry shortly".to_owned(),
+            retry_after: 1,
+        });
+    };
+    let req = FetchRequest {
+        department,
+        region: caller.region.as_deref().map(str::to_owned),
+        max,
+        lease,
+        wait,
+        worker: body.worker.unwrap_or_else(|| caller.name.to_string()),
+    };
+    let engine = st.engine().clone();
+    // In its own task: leases taken are recorded even if the client goes away (they then
+    // expire and the tasks return to the queue).
+    let handle = tokio::spawn(async move {
+        let leased = fetch_in_chunks(engine, req).await;
+        drop(permit);
+        leased
+    });
+    let closing = st.closing();
+    let leased = tokio::select! {
+        r = handle => r.map_err(|e| ApiError::internal(format!("a fetch failed: {e}")))??,
+        () = closing => Vec::new(),
+    };
+    st.counters()
+        .leased
+        .fetch_add(leased.len() as u64, Ordering::Relaxed);
+    Ok(Json(FetchResponse {
+        tasks: leased.iter().map(FetchedTask::from).collect(),
+    }))
+}
+
+/// Units leased by one engine fetch at a time: the engine records a batch's leases one
+/// after the other, each waiting for its commit, so a large batch is leased in small
+/// chunks side by side (their commits then share the store's group commits).
+const CHUNK: usize = 2;
+
+/// Waits (long poll) for a first unit; once one came, leases the rest of `max` in parallel
+/// chunks without waiting.
+async fn fetch_in_chunks<S: Store + Clone>(
+    engine: yijian_engine::Engine<S>,
+    req: FetchRequest,
+) -> Result<Vec<yijian_engine::LeasedWork>, yijian_engine::EngineError> {
+    let first = FetchRequest {
+        max: 1,
+        ..req.clone()
+    };
+    let mut leased = engine.fetch(&first).await?;
+    if leased.len() < first.max || req.max <= first.max {
+        return Ok(leased);
+    }
+    let mut rest = req.max - leased.len();
+    let mut set = tokio::task::JoinSet::new();
+    while rest > 0 {
+        let chunk = FetchRequest {
+            max: rest.min(CHUNK),
+            wait: Duration::ZERO,
+            ..req.clone()
+        };
+        rest -= chunk.max;
+        let engine = engine.clone();
+        set.spawn(async move { engine.fetch(&chunk).await });
+    }
+    let mut failed = None;
+    while let Some(r) = set.join_next().await {
+        match r {
+            Ok(Ok(more)) => leased.extend(more),
+            Ok(Err(e)) => failed = Some(e),
+            Err(_) => {}
+        }
+    }
+    // Leases already recorded are handed out even if a later chunk failed.
+    match failed {
+        Some(e) if leased.is_empty() => Err(e),
+        _ => Ok(leased),
+    }
+}
+
+/// Runs a department's command on a unit it holds the lease of.
+async fn command<S: Store + Clone>(
+    st: &AppState<S>,
+    caller: &Caller,
+    task_id: &str,
+    token: u64,
+    action: impl FnOnce(TaskRef) -> Action,
+) -> Result<(Located, Result<Vec<Event>, ApiError>), ApiError> {
+    let id = TaskId::parse(task_id)?;
+    let loc = st.locate(caller, &id).await?;
+    let cmd = Command::new(caller.actor(), action(loc.task)).with_lease(token);
+    let engine = st.engine().clone();
+    let no = loc.case_no.clone();
+    let result = st.run(async move { engine.execute(&no, cmd).await }).await;
+    Ok((loc, result))
+}
+
+fn answer(loc: &Located, status: &str) -> TaskAnswer {
+    TaskAnswer {
+        task_id: loc.task_id(),
+        case_no: loc.case_no.to_string(),
+        task: loc.name.clone(),
+        status: status.to_owned(),
+        lease_token: None,
+        lease_expires_at: None,
+        retry_at: None,
+        deadline: None,
+    }
+}
+
+/// Extends the lease.
+#[utoipa::path(
+    post, path = "/v1/tasks/{task_id}/heartbeat", tag = "queues",
+    params(("task_id" = String, Path, description = "`<case_no>:<task>`, percent-encoded")),
+    request_body = HeartbeatBody,
+    responses(
+        (status = 200, body = TaskAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "Stale or foreign lease token", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn heartbeat<S: Store + Clone>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    ApiPath(task_id): ApiPath<String>,
+    ApiJson(body): ApiJson<HeartbeatBody>,
+) -> Result<Json<TaskAnswer>, ApiError> {
+    let lease = match &body.lease {
+        Some(t) => duration("lease", t)?,
+        None => Duration::from_secs(300),
+    };
+    let until = st
+        .engine()
+        .clock()
+        .now()
+        .checked_add(jiff::SignedDuration::try_from(lease).unwrap_or(jiff::SignedDuration::MAX))
+        .unwrap_or(jiff::Timestamp::MAX);
+    let (loc, events) = command(&st, &caller, &task_id, body.lease_token, |task| {
+        Action::Heartbeat { task, until }
+    })
+    .await?;
+    events?;
+    let mut a = answer(&loc, "dispatched");
+    a.lease_token = Some(body.lease_token);
+    a.lease_expires_at = Some(until.to_string());
+    Ok(Json(a))
+}
+
+/// The department formally accepts (受理) the item: the lease becomes a claim that no
+/// longer expires.
+#[utoipa::path(
+    post, path = "/v1/tasks/{task_id}/accept", tag = "queues",
+    params(("task_id" = String, Path, description = "`<case_no>:<task>`, percent-encoded")),
+    request_body = AcceptBody,
+    responses(
+        (status = 200, body = TaskAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "Stale or foreign lease token", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn accept<S: Store + Clone>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    ApiPath(task_id): ApiPath<String>,
+    ApiJson(body): ApiJson<AcceptBody>,
+) -> Result<Json<TaskAnswer>, ApiError> {
+    let receipt_no = body.receipt_no.clone();
+    let (loc, events) = command(&st, &caller, &task_id, body.lease_token, |task| {
+        Action::Accept { task, receipt_no }
+    })
+    .await?;
+    events?;
+    let mut a = answer(&loc, "accepted");
+    a.lease_token = Some(body.lease_token);
+    Ok(Json(a))
+}
+
+/// The department's decision: approved with output, rejected with a reason, or a
+/// supplement request. A repeat of an accepted completion answers the same 200.
+#[utoipa::path(
+    post, path = "/v1/tasks/{task_id}/complete", tag = "queues",
+    params(("task_id" = String, Path, description = "`<case_no>:<task>`, percent-encoded")),
+    request_body = CompleteBody,
+    responses(
+        (status = 200, body = TaskAnswer), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "Stale or foreign lease token, or the task is no longer open", body = ErrorBody),
+        (status = 422, description = "The output does not match the task's declaration", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn complete<S: Store + Clone>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    ApiPath(task_id): ApiPath<String>,
+    ApiJson(body): ApiJson<CompleteBody>,
+) -> Result<Json<TaskAnswer>, ApiError> {
+    let misplaced = |field: &str, decision: &str| {
+        ApiError::bad_request(
+            "invalid_body",
+            format!("`{field}` belongs to decision `{decision}` only"),
+        )
+    };
+    let decision = body.decision;
+    let build: Box<dyn FnOnce(TaskRef) -> Action + Send> = match decision {
+        DecisionKind::Approved => {
+            if body.reason.is_some() {
+                return Err(misplaced("reason", "rejected"));
+            }
+            if body.missing.is_some() {
+                return Err(misplaced("missing", "supplement"));
+            }
+            let output = body
+                .output
+                .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new()));
+            Box::new(move |task| Action::Approve { task, output })
+        }
+        DecisionKind::Rejected => {
+            if body.output.is_some() {
+                return Err(misplaced("output", "approved"));
+            }
+            let reason = body.reason.unwrap_or_default();
+            Box::new(move |task| Action::Refuse { task, reason })
+        }
+        DecisionKind::Supplement => {
+            if body.output.is_some() {
+                return Err(misplaced("output", "approved"));
+            }
+            let missing: Vec<Missing> = body
+                .missing
+                .unwrap_or_default()
+                .into_iter()
+                .map(|m| Missing {
+                    material: m.material,
+                    field: m.field,
+                    reason: m.reason,
+                })
+                .collect();
+            Box::new(move |task| Action::RequestSupplement { task, missing })
+        }
+    };
+    let (loc, events) = command(&st, &caller, &task_id, body.lease_token, build).await?;
+    let done = answer(&loc, decision.status());
+    match events {
+        Ok(_) => {
+            let i = decision as usize;
+            st.counters().completions[i].fetch_add(1, Ordering::Relaxed);
+            Ok(Json(done))
+        }
+        Err(e)
+            if matches!(e.code(), "stale_lease" | "task_not_open" | "wrong_step")
+                && is_repeat(&st, &loc, body.lease_token, decision.status()).await =>
+        {
+            Ok(Json(done))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether the unit is already as this decision left it, under this very lease: a repeat
+/// of an accepted completion.
+async fn is_repeat<S: Store + Clone>(
+    st: &AppState<S>,
+    loc: &Located,
+    token: u64,
+    status: &str,
+) -> bool {
+    let Some(bp) = st
+        .engine()
+        .blueprint(&loc.entry.bundle, Some(loc.entry.version))
+    else {
+        return false;
+    };
+    let Ok(events) = st.engine().events(&loc.case_no).await else {
+        return false;
+    };
+    let state = yijian_engine::replay(CaseState::new(loc.case_no.clone(), bp), &events);
+    state.unit(loc.task).is_some_and(|u| {
+        u.status.as_str() == status && u.lease.as_ref().is_some_and(|l| l.token == token)
+    })
+}
+
+/// A technical failure: retried with the task's backoff until its attempts are spent,
+/// then an incident.
+#[utoipa::path(
+    post, path = "/v1/tasks/{task_id}/fail", tag = "queues",
+    params(("task_id" = String, Path, description = "`<case_no>:<task>`, percent-encoded")),
+    request_body = FailBody,
+    responses(
+        (status = 200, body = TaskAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "Stale or foreign lease token", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn fail<S: Store + Clone>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    ApiPath(task_id): ApiPath<String>,
+    ApiJson(body): ApiJson<FailBody>,
+) -> Result<Json<TaskAnswer>, ApiError> {
+    let retry_in = body
+        .retry_in
+        .as_deref()
+        .map(|t| duration("retry_in", t))
+        .transpose()?;
+    let error = body.error;
+    let (loc, events) = command(&st, &caller, &task_id, body.lease_token, |task| {
+        Action::Fail {
+            task,
+            error,
+            retry_in,
+        }
+    })
+    .await?;
+    let events = events?;
+    st.counters().failures.fetch_add(1, Ordering::Relaxed);
+    let retry_at = events.iter().find_map(|e| match &e.kind {
+        EventKind::TaskFailed { retry_at, .. } => Some(*retry_at),
+        _ => None,
+    });
+    let retry_at = retry_at.flatten();
+    let mut a = answer(
+        &loc,
+        if retry_at.is_some() {
+            "retry_wait"
+        } else {
+            "incident"
+        },
+    );
+    a.retry_at = time(retry_at);
+    Ok(Json(a))
+}
+
+/// A special step (特殊环节) excluded from the time limit; the task stays with the
+/// department.
+#[utoipa::path(
+    post, path = "/v1/tasks/{task_id}/suspend", tag = "queues",
+    params(("task_id" = String, Path, description = "`<case_no>:<task>`, percent-encoded")),
+    request_body = SuspendBody,
+    responses(
+        (status = 200, body = TaskAnswer), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn suspend<S: Store + Clone>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    ApiPath(task_id): ApiPath<String>,
+    ApiJson(body): ApiJson<SuspendBody>,
+) -> Result<Json<TaskAnswer>, ApiError> {
+    let expected = body
+        .expected
+        .as_deref()
+        .map(|t| {
+            t.parse::<jiff::Timestamp>().map_err(|e| {
+                ApiError::bad_request("invalid_body", format!("`expected`: {e} (use RFC 3339)"))
+            })
+        })
+        .transpose()?;
+    let (step, note) = (body.reason.into(), body.note);
+    let (loc, events) = command(&st, &caller, &task_id, body.lease_token, |task| {
+        Action::Suspend {
+            task,
+            step,
+            note,
+            expected,
+        }
+    })
+    .await?;
+    events?;
+    Ok(Json(answer(&loc, "suspended")))
+}
+
+/// The special step is over; the clock runs again with a new deadline.
+#[utoipa::path(
+    post, path = "/v1/tasks/{task_id}/resume", tag = "queues",
+    params(("task_id" = String, Path, description = "`<case_no>:<task>`, percent-encoded")),
+    request_body = ResumeBody,
+    responses(
+        (status = 200, body = TaskAnswer), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn resume<S: Store + Clone>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    ApiPath(task_id): ApiPath<String>,
+    ApiJson(body): ApiJson<ResumeBody>,
+) -> Result<Json<TaskAnswer>, ApiError> {
+    let (loc, events) = command(&st, &caller, &task_id, body.lease_token, |task| {
+        Action::Resume { task }
+    })
+    .await?;
+    let events = events?;
+    let due = events.iter().find_map(|e| match &e.kind {
+        EventKind::TaskResumed { due, .. } => Some(*due),
+        _ => None,
+    });
+    let mut a = answer(&loc, "dispatched");
+    a.deadline = time(due.flatten());
+    Ok(Json(a))
+}
