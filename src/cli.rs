@@ -1,5 +1,6 @@
 //! Command-line arguments and the dispatch to each command.
 
+mod audit;
 mod calendar;
 mod check;
 mod graph;
@@ -80,6 +81,23 @@ enum Command {
     Calendar {
         #[command(subcommand)]
         command: CalendarCommand,
+    },
+    /// The tamper-evident audit trail (全程留痕).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute every event hash chain (or one case's) and name the first broken link.
+    Verify {
+        /// A case number; all cases when absent.
+        case: Option<String>,
+        /// The store.
+        #[arg(long, default_value = "sqlite://yijian.db?mode=rw")]
+        db: String,
     },
 }
 
@@ -190,5 +208,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     calendars,
                 },
         } => calendar::add(&date, &duration, &calendar, calendars.as_deref()),
+        Command::Audit {
+            command: AuditCommand::Verify { case, db },
+        } => audit::verify(&db, case.as_deref()),
     }
 }

@@ -74,3 +74,48 @@ fn schema_is_the_committed_file() {
     .unwrap();
     assert_eq!(out, committed);
 }
+
+#[test]
+fn audit_verify_names_a_tampered_event() {
+    use yijian::engine::{Engine, Submission, SubmitRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("audit.db");
+    let url = format!("sqlite://{}?mode=rwc", db.display());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let case_no = rt.block_on(async {
+        let store = yijian_store_sql::SqlStore::connect(&url).await.unwrap();
+        let engine = Engine::builder(store).build().await.unwrap();
+        engine
+            .deploy("yijian: 1\nid: a\nversion: 1\ntitle: t\ntime_limit: 1wd\ntasks:\n  x: {title: X, department: market}\n")
+            .await
+            .unwrap();
+        let case = engine
+            .submit(SubmitRequest { bundle: "a".into(), submission: Submission::default(), ..SubmitRequest::default() })
+            .await
+            .unwrap();
+        engine.shutdown().await;
+        case.case_no.to_string()
+    });
+    drop(rt);
+    let (code, out, err) = yijian(&["audit", "verify", "--db", &url]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("ok"), "{out}");
+    // Edit a row directly, as an insider with database access would.
+    let edited = std::process::Command::new("sqlite3")
+        .arg(&db)
+        .arg(format!("UPDATE events SET body = replace(body, 'case_accepted', 'case_accepted ') WHERE case_no = '{case_no}' AND seq = 2;"))
+        .status();
+    match edited {
+        Ok(s) if s.success() => {
+            let (code, out, _) = yijian(&["audit", "verify", &case_no, "--db", &url]);
+            assert_eq!(code, 1, "{out}");
+            assert!(
+                out.contains(&format!("BROKEN  case {case_no} event 2")),
+                "{out}"
+            );
+        }
+        _ => println!(
+            "sqlite3 is not installed: the tampering half is covered by yijian-store-sql's tests"
+        ),
+    }
+}

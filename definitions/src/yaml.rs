@@ -108,12 +108,16 @@ pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Node, Vec<Diagnostic>
     budget.max_aliases = limits.max_aliases;
     budget.max_anchors = limits.max_aliases;
     budget.max_documents = 2;
-    let options = serde_saphyr::options! {
+    let mut options = serde_saphyr::options! {
         budget: Some(budget),
         duplicate_keys: DuplicateKeyPolicy::PassThrough,
+
         strict_booleans: true,
         with_snippet: false,
     };
+    // Bundles need few aliases: a YAML bomb is refused long before it expands.
+    options.alias_limits.max_total_replayed_events = limits.max_aliases.saturating_mul(20);
+    options.alias_limits.max_alias_expansions_per_anchor = limits.max_aliases;
     match serde_saphyr::from_str_with_options::<Spanned<Raw>>(text, options) {
         Ok(spanned) => {
             let pos = pos_of(text, &spanned.referenced);
