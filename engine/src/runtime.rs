@@ -828,15 +828,32 @@ impl<S: Store> Engine<S> {
         let mut closed = first.closed;
         let mut queue = VecDeque::new();
         self.effects(&first.effects, &mut queue);
-        while let Some((no, cmd)) = queue.pop_front() {
-            match self.step(&no, &cmd, None, None, false, None).await {
-                Ok(next) => {
-                    self.effects(&next.effects, &mut queue);
-                    if next.closed.is_some() && no == case_no {
-                        closed = next.closed;
+        // Decisions adapters made at once are decided and handed to the store together, then
+        // awaited together: one group commit per round instead of one per decision. Their
+        // effects still run only after their own commits.
+        while !queue.is_empty() {
+            let round: Vec<(CaseNo, Command)> = queue.drain(..).collect();
+            let mut prepared = Vec::with_capacity(round.len());
+            for (no, cmd) in round {
+                match self.prepare(&no, &cmd, None, None, false, None).await {
+                    Ok(p) => prepared.push((no, p)),
+                    Err(e) => {
+                        warn!(case.no = %no, error = %e, "an adapter's decision was not applied")
                     }
                 }
-                Err(e) => warn!(case.no = %no, error = %e, "an adapter's decision was not applied"),
+            }
+            for (no, (next, pending)) in prepared {
+                match self.settle(&no, pending).await {
+                    Ok(()) => {
+                        self.effects(&next.effects, &mut queue);
+                        if next.closed.is_some() && no == case_no {
+                            closed = next.closed;
+                        }
+                    }
+                    Err(e) => {
+                        warn!(case.no = %no, error = %e, "an adapter's decision was not committed")
+                    }
+                }
             }
         }
         let view = match want {
@@ -871,6 +888,47 @@ impl<S: Store> Engine<S> {
         want_events: bool,
         at: Option<jiff::Timestamp>,
     ) -> Result<Stepped, EngineError> {
+        let (stepped, pending) = self
+            .prepare(case_no, command, new_case, key, want_events, at)
+            .await?;
+        self.settle(case_no, pending).await?;
+        Ok(stepped)
+    }
+
+    /// Waits for a prepared command's commit; on failure the case's memory copy, now ahead
+    /// of the store, is dropped so the next use reloads it.
+    async fn settle(
+        &self,
+        case_no: &CaseNo,
+        pending: impl std::future::Future<Output = Result<(), StoreError>>,
+    ) -> Result<(), EngineError> {
+        if let Err(e) = pending.await {
+            self.shard(case_no)
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(case_no);
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Decides, applies and hands the commit to the store (ordered now), without waiting for
+    /// it: the returned future resolves when the commit is durable. Effects must wait for it.
+    async fn prepare(
+        &self,
+        case_no: &CaseNo,
+        command: &Command,
+        new_case: Option<Arc<Blueprint>>,
+        key: Option<String>,
+        want_events: bool,
+        at: Option<jiff::Timestamp>,
+    ) -> Result<
+        (
+            Stepped,
+            impl std::future::Future<Output = Result<(), StoreError>> + Send + 'static + use<S>,
+        ),
+        EngineError,
+    > {
         // Make sure the case is in memory before taking the shard lock (a closed case is
         // loaded for this command only: commands on closed cases are refused or, like a
         // revocation, still apply).
@@ -944,19 +1002,14 @@ impl<S: Store> Engine<S> {
             (returned, effects, closed, timer, pending)
         };
         self.set_timer(case_no, timer);
-        if let Err(e) = pending.await {
-            // The memory copy is ahead of the store: forget it; the next use reloads.
-            self.shard(case_no)
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(case_no);
-            return Err(e.into());
-        }
-        Ok(Stepped {
-            events,
-            effects,
-            closed,
-        })
+        Ok((
+            Stepped {
+                events,
+                effects,
+                closed,
+            },
+            pending,
+        ))
     }
 
     /// Dispatches and cancellation notices, after commit.

@@ -125,7 +125,10 @@ pub enum Deployed {
 ///   written.
 pub trait EventLog: Send + Sync + 'static {
     /// Appends one case's events and summary; see the contract.
-    fn append(&self, commit: Commit) -> impl Future<Output = Result<()>> + Send + 'static;
+    fn append(
+        &self,
+        commit: Commit,
+    ) -> impl Future<Output = Result<()>> + Send + 'static + use<Self>;
 
     /// A case's events, oldest first, with its summary; `None` if unknown.
     fn read(

@@ -76,7 +76,7 @@ impl MemoryStore {
 }
 
 impl EventLog for MemoryStore {
-    fn append(&self, commit: Commit) -> impl Future<Output = Result<()>> + Send + 'static {
+    fn append(&self, commit: Commit) -> impl Future<Output = Result<()>> + Send + 'static + use<> {
         // Applied at call time, as the contract asks; the future only reports the result.
         let result = self.with(&commit.case_no.clone(), |inner| {
             let entry = inner.cases.get_mut(&commit.case_no);

@@ -320,7 +320,7 @@ fn deployed_of(row: bundle::Model) -> Result<DeployedBundle> {
 }
 
 impl EventLog for SqlStore {
-    fn append(&self, commit: Commit) -> impl Future<Output = Result<()>> + Send + 'static {
+    fn append(&self, commit: Commit) -> impl Future<Output = Result<()>> + Send + 'static + use<> {
         // Ordered here, at call time: the channel keeps the order of the calls.
         let (reply, answer) = oneshot::channel();
         let sent = commit::prepare(commit, reply).and_then(|job| {
