@@ -5,7 +5,8 @@
 //! - **throughput**: submit → 5 parallel department tasks (a..e) → join → end. A window
 //!   client keeps about `--window` cases in flight; 5 worker clients, one per department,
 //!   fetch in batches (`max: 50`, long polling) and complete every task they get,
-//!   concurrently, with `{"licence_no": "X"}`. Prints cases/s over `--cases` cases.
+//!   each in a request of its own while fetching again, with `{"licence_no": "X"}`.
+//!   Prints cases/s over `--cases` cases.
 //! - **latency**: a 2-step bundle (a → b). From the moment worker a sends its completion
 //!   to the moment worker b's long poll returns the dependant task: p50 / p99 over
 //!   `--chain` cases, 10 in flight.
@@ -174,43 +175,44 @@ async fn throughput(bench: Arc<Bench>, cases: usize, window: usize) -> f64 {
             progress.clone(),
             finished.clone(),
         );
+        // A worker: fetches in batches, hands each task to a completion of its own, and
+        // fetches again at once.
         tokio::spawn(async move {
             while done.load(Ordering::Acquire) < cases {
-                let tasks = bench.fetch(dep).await;
-                let mut set = tokio::task::JoinSet::new();
-                for t in tasks {
-                    let bench = bench.clone();
-                    set.spawn(async move {
+                for t in bench.fetch(dep).await {
+                    let (bench, room, done, progress, finished) = (
+                        bench.clone(),
+                        room.clone(),
+                        done.clone(),
+                        progress.clone(),
+                        finished.clone(),
+                    );
+                    tokio::spawn(async move {
                         bench.complete(dep, &t).await;
-                        t["case_no"].as_str().map(str::to_owned)
-                    });
-                }
-                while let Some(r) = set.join_next().await {
-                    let Some(case_no) = r.expect("completed") else {
-                        continue;
-                    };
-                    let closed = {
-                        let mut p = progress.lock().expect("progress");
-                        let n = p.entry(case_no.clone()).or_default();
-                        *n += 1;
-                        let closed = *n == 5;
+                        let case_no = t["case_no"].as_str().unwrap_or_default().to_owned();
+                        let closed = {
+                            let mut p = progress.lock().expect("progress");
+                            let n = p.entry(case_no.clone()).or_default();
+                            *n += 1;
+                            let closed = *n == 5;
+                            if closed {
+                                p.remove(&case_no);
+                            }
+                            closed
+                        };
                         if closed {
-                            p.remove(&case_no);
+                            room.add_permits(1);
+                            if done.fetch_add(1, Ordering::AcqRel) + 1 == cases {
+                                finished.notify_one();
+                            }
                         }
-                        closed
-                    };
-                    if closed {
-                        room.add_permits(1);
-                        if done.fetch_add(1, Ordering::AcqRel) + 1 == cases {
-                            finished.notify_one();
-                        }
-                    }
+                    });
                 }
             }
         });
     }
     let submitted = Arc::new(AtomicUsize::new(0));
-    for _ in 0..8 {
+    for _ in 0..window {
         let (bench, room, submitted) = (bench.clone(), room.clone(), submitted.clone());
         tokio::spawn(async move {
             loop {
@@ -248,8 +250,11 @@ async fn latency(bench: Arc<Bench>, cases: usize) -> Vec<Duration> {
                     }
                 }
                 for t in tasks {
-                    bench.complete("b", &t).await;
-                    room.add_permits(1);
+                    let (bench, room) = (bench.clone(), room.clone());
+                    tokio::spawn(async move {
+                        bench.complete("b", &t).await;
+                        room.add_permits(1);
+                    });
                 }
             }
         })
