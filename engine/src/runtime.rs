@@ -7,6 +7,7 @@
 //! effects — dispatches to adapters and cancellation notices. A decision an adapter makes at
 //! once is applied in the same call, without another round trip.
 
+mod effects;
 mod numbering;
 mod queue;
 
@@ -19,17 +20,19 @@ use sha2::{Digest, Sha256};
 use tracing::warn;
 use yijian_definitions::{Blueprint, CheckOptions, Diagnostic};
 
-use crate::adapter::{Adapter, BoxFuture, CommandSink, Dispatch, Replier, Work, WorkCancelled};
-use crate::case::{CaseState, UnitStatus};
+use crate::adapter::{Adapter, BoxFuture, CommandSink, Dispatch, Replier, Work};
+use crate::case::CaseState;
 use crate::clock::{Clock, SystemClock};
 use crate::command::{Action, Command, Submission};
-use crate::event::{Event, EventKind};
+use crate::event::Event;
 use crate::ids::{Actor, CaseNo, TaskRef};
 use crate::machine::{decide_in_place, replay};
 use crate::rejection::Rejection;
-use crate::store::{CaseSummary, Commit, Deployed, DeployedBundle, Store, StoreError};
+use crate::store::{Commit, Deployed, DeployedBundle, Store, StoreError};
 use crate::view::CaseView;
 
+pub(crate) use effects::work_of;
+use effects::{Effect, effects_of, hex, region_of, summary_of};
 pub use numbering::{CaseNumbering, DefaultNumbering};
 pub use queue::{FetchRequest, LeasedWork, QueueDepth};
 
@@ -1093,128 +1096,4 @@ struct Stepped {
     events: Vec<Event>,
     effects: Vec<Effect>,
     closed: Option<CaseState>,
-}
-
-/// What happens after a commit.
-enum Effect {
-    Dispatch(Work),
-    /// A lease expired: back to the department's queue (or adapter).
-    Requeue(Work),
-    Cancel(WorkCancelled),
-}
-
-fn effects_of(state: &CaseState, events: &[Event]) -> Vec<Effect> {
-    let mut out = Vec::new();
-    for e in events {
-        match &e.kind {
-            EventKind::TaskDispatched {
-                task,
-                attempt,
-                input,
-                ..
-            } => {
-                out.push(Effect::Dispatch(work_of(
-                    state,
-                    *task,
-                    *attempt,
-                    input.clone(),
-                    e.at,
-                )));
-            }
-            EventKind::LeaseExpired { task, .. } => {
-                if let Some(u) = state.unit(*task)
-                    && u.status == UnitStatus::Dispatched
-                {
-                    let input = u.input.clone().unwrap_or_default();
-                    let at = u.dispatched_at.unwrap_or(e.at);
-                    out.push(Effect::Requeue(work_of(
-                        state, *task, u.attempts, input, at,
-                    )));
-                }
-            }
-            EventKind::TaskCancelled { task, .. } | EventKind::TaskWithdrawn { task } => {
-                let bp = &state.blueprint;
-                // Only units a department has seen get a notice.
-                let seen = state.unit(*task).is_some_and(|u| u.attempts > 0)
-                    || state.tasks[task.task.index()].instances.is_some();
-                if seen {
-                    out.push(Effect::Cancel(WorkCancelled {
-                        case_no: state.case_no.clone(),
-                        task: *task,
-                        name: task.name(bp),
-                        department: state
-                            .department(*task)
-                            .cloned()
-                            .unwrap_or_else(|| Arc::from("")),
-                        reason: e.reason.clone(),
-                    }));
-                }
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-pub(crate) fn work_of(
-    state: &CaseState,
-    task: TaskRef,
-    attempt: u32,
-    input: Arc<serde_json::Value>,
-    at: jiff::Timestamp,
-) -> Work {
-    let materials = match task.part {
-        crate::ids::Part::Rectification => Vec::new(),
-        _ => state
-            .blueprint
-            .spec(task.task)
-            .materials
-            .iter()
-            .map(|m| {
-                (
-                    m.clone(),
-                    state.materials.get(m).and_then(|s| s.file.clone()),
-                )
-            })
-            .collect(),
-    };
-    Work {
-        case_no: state.case_no.clone(),
-        department: state
-            .department(task)
-            .cloned()
-            .unwrap_or_else(|| Arc::from("")),
-        region: state.region.clone(),
-        blueprint: state.blueprint.clone(),
-        task,
-        attempt,
-        input,
-        materials,
-        dispatched_at: at,
-        due: state.unit(task).and_then(|u| u.due),
-    }
-}
-
-fn summary_of(state: &CaseState) -> CaseSummary {
-    CaseSummary {
-        case_no: state.case_no.clone(),
-        bundle: state.blueprint.id.clone(),
-        version: state.blueprint.version,
-        region: state.region.clone(),
-        status: std::borrow::Cow::Borrowed(state.status()),
-        closed: state.is_closed(),
-        event_count: state.version,
-        accepted_at: state.accepted_at,
-    }
-}
-
-fn region_of(action: &Action) -> &str {
-    match action {
-        Action::Submit(s) | Action::Propose { submission: s, .. } => &s.region,
-        _ => "",
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

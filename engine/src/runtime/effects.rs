@@ -1,0 +1,135 @@
+//! What a commit leads to: dispatches and cancellation notices (effects), the work items
+//! handed to adapters and queues, and the case summary written with each commit.
+
+use std::sync::Arc;
+
+use crate::adapter::{Work, WorkCancelled};
+use crate::case::{CaseState, UnitStatus};
+use crate::command::Action;
+use crate::event::{Event, EventKind};
+use crate::ids::TaskRef;
+use crate::store::CaseSummary;
+
+/// What happens after a commit.
+pub(super) enum Effect {
+    Dispatch(Work),
+    /// A lease expired: back to the department's queue (or adapter).
+    Requeue(Work),
+    Cancel(WorkCancelled),
+}
+
+pub(super) fn effects_of(state: &CaseState, events: &[Event]) -> Vec<Effect> {
+    let mut out = Vec::new();
+    for e in events {
+        match &e.kind {
+            EventKind::TaskDispatched {
+                task,
+                attempt,
+                input,
+                ..
+            } => {
+                out.push(Effect::Dispatch(work_of(
+                    state,
+                    *task,
+                    *attempt,
+                    input.clone(),
+                    e.at,
+                )));
+            }
+            EventKind::LeaseExpired { task, .. } => {
+                if let Some(u) = state.unit(*task)
+                    && u.status == UnitStatus::Dispatched
+                {
+                    let input = u.input.clone().unwrap_or_default();
+                    let at = u.dispatched_at.unwrap_or(e.at);
+                    out.push(Effect::Requeue(work_of(
+                        state, *task, u.attempts, input, at,
+                    )));
+                }
+            }
+            EventKind::TaskCancelled { task, .. } | EventKind::TaskWithdrawn { task } => {
+                let bp = &state.blueprint;
+                // Only units a department has seen get a notice.
+                let seen = state.unit(*task).is_some_and(|u| u.attempts > 0)
+                    || state.tasks[task.task.index()].instances.is_some();
+                if seen {
+                    out.push(Effect::Cancel(WorkCancelled {
+                        case_no: state.case_no.clone(),
+                        task: *task,
+                        name: task.name(bp),
+                        department: state
+                            .department(*task)
+                            .cloned()
+                            .unwrap_or_else(|| Arc::from("")),
+                        reason: e.reason.clone(),
+                    }));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+pub(crate) fn work_of(
+    state: &CaseState,
+    task: TaskRef,
+    attempt: u32,
+    input: Arc<serde_json::Value>,
+    at: jiff::Timestamp,
+) -> Work {
+    let materials = match task.part {
+        crate::ids::Part::Rectification => Vec::new(),
+        _ => state
+            .blueprint
+            .spec(task.task)
+            .materials
+            .iter()
+            .map(|m| {
+                (
+                    m.clone(),
+                    state.materials.get(m).and_then(|s| s.file.clone()),
+                )
+            })
+            .collect(),
+    };
+    Work {
+        case_no: state.case_no.clone(),
+        department: state
+            .department(task)
+            .cloned()
+            .unwrap_or_else(|| Arc::from("")),
+        region: state.region.clone(),
+        blueprint: state.blueprint.clone(),
+        task,
+        attempt,
+        input,
+        materials,
+        dispatched_at: at,
+        due: state.unit(task).and_then(|u| u.due),
+    }
+}
+
+pub(super) fn summary_of(state: &CaseState) -> CaseSummary {
+    CaseSummary {
+        case_no: state.case_no.clone(),
+        bundle: state.blueprint.id.clone(),
+        version: state.blueprint.version,
+        region: state.region.clone(),
+        status: std::borrow::Cow::Borrowed(state.status()),
+        closed: state.is_closed(),
+        event_count: state.version,
+        accepted_at: state.accepted_at,
+    }
+}
+
+pub(super) fn region_of(action: &Action) -> &str {
+    match action {
+        Action::Submit(s) | Action::Propose { submission: s, .. } => &s.region,
+        _ => "",
+    }
+}
+
+pub(super) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
