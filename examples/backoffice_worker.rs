@@ -5,8 +5,8 @@
 //!
 //! (with `yijian serve` running on 127.0.0.1:8080; `--url` points elsewhere, `--once` stops
 //! when the queue is empty). The rules:
-//! - an input value that is empty (null or "") → a supplement request (补正) naming it;
 //! - a verification (告知承诺核查) or rectification (好差评整改) → approved;
+//! - an input value that is empty (null or "") → a supplement request (补正) naming it;
 //! - otherwise → approved, with an output made from the task's `output` declaration
 //!   (read once per bundle version from `GET /v1/bundles/{id}/{version}`).
 //!
@@ -115,6 +115,9 @@ impl Worker {
     /// Decides one leased task: the completion body.
     async fn decide(&mut self, t: &Value) -> anyhow::Result<Value> {
         let lease = &t["lease_token"];
+        if t["part"] != "main" {
+            return Ok(json!({"lease_token": lease, "decision": "approved", "output": {}}));
+        }
         let empty: Vec<&String> = t["input"]
             .as_object()
             .into_iter()
@@ -128,9 +131,6 @@ impl Worker {
                 .map(|f| json!({"field": f, "reason": format!("{f} 为空，请补正")}))
                 .collect();
             return Ok(json!({"lease_token": lease, "decision": "supplement", "missing": missing}));
-        }
-        if t["part"] != "main" {
-            return Ok(json!({"lease_token": lease, "decision": "approved", "output": {}}));
         }
         let task = t["task"].as_str().unwrap_or_default();
         let declared = self
@@ -201,7 +201,12 @@ impl Worker {
                     .post(&format!("/v1/tasks/{id}/complete"), decision.clone())
                     .await?;
                 match s {
-                    StatusCode::OK => println!("{} {} → {}", t["case_no"], t["task"], v["status"]),
+                    StatusCode::OK => println!(
+                        "{} {} → {}",
+                        t["case_no"].as_str().unwrap_or_default(),
+                        t["task"].as_str().unwrap_or_default(),
+                        v["status"].as_str().unwrap_or_default()
+                    ),
                     StatusCode::CONFLICT => {
                         eprintln!("{}: {}", t["task_id"], v["error"]["message"])
                     }

@@ -228,3 +228,66 @@ async fn leases_survive_a_restart_and_unleased_units_are_queued_again() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_rectification_of_a_closed_case_can_be_fetched_and_decided() {
+    let clock = ManualClock::new(t0());
+    let e = setup(MemoryStore::new(), &clock).await;
+    let c = e.submit(submission("")).await.unwrap();
+    let w = e.fetch(&fetch("market", 1, 0)).await.unwrap().remove(0);
+    let ok = Command::new(
+        Actor::Department("market".into()),
+        Action::Approve {
+            task: w.work.task,
+            output: json!({"no": "1"}),
+        },
+    );
+    e.execute(&c.case_no, ok.with_lease(w.lease_token))
+        .await
+        .unwrap();
+    let seal = e.fetch(&fetch("police", 1, 0)).await.unwrap().remove(0);
+    let ok = Command::new(
+        Actor::Department("police".into()),
+        Action::Approve {
+            task: seal.work.task,
+            output: json!(null),
+        },
+    );
+    e.execute(&c.case_no, ok.with_lease(seal.lease_token))
+        .await
+        .unwrap();
+    assert_eq!(
+        e.case(&c.case_no).await.unwrap().outcome.as_deref(),
+        Some("completed")
+    );
+    let bad = Action::Evaluate {
+        grade: 1,
+        department: Some("police".into()),
+        comment: "态度差".into(),
+    };
+    e.execute(&c.case_no, Command::new(Actor::Applicant, bad))
+        .await
+        .unwrap();
+    let rect = e.fetch(&fetch("police", 1, 0)).await.unwrap();
+    assert_eq!(rect.len(), 1, "the rectification is in the police queue");
+    let r = rect[0].work.task;
+    let done = Command::new(
+        Actor::Department("police".into()),
+        Action::Approve {
+            task: r,
+            output: json!({"reply": "已回访"}),
+        },
+    );
+    e.execute(&c.case_no, done.with_lease(rect[0].lease_token))
+        .await
+        .unwrap();
+    assert_eq!(
+        e.case(&c.case_no)
+            .await
+            .unwrap()
+            .task("rectify[0]")
+            .unwrap()
+            .status,
+        UnitStatus::Approved
+    );
+}

@@ -134,8 +134,13 @@ impl Server {
         token: &str,
         body: Vec<u8>,
     ) -> (StatusCode, Value) {
-        let res = self
-            .client
+        // A client of its own, without a pool: a refused body (413) ends its connection, and
+        // a pooled client could pick that connection for the next request.
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("client");
+        let res = client
             .post(format!("{}{path}", self.base))
             .bearer_auth(token)
             .header("content-type", "application/json")

@@ -12,14 +12,19 @@ use crate::ids::{Actor, Part, TaskRef};
 use crate::rejection::{Rejection, Result};
 
 /// Commands that still apply to a closed case: decisions on verifications (告知承诺) and
-/// rectifications (好差评), and their technical failures and retries.
+/// rectifications (好差评): their queue leases, special steps, technical failures and retries.
 pub(crate) fn after_close(action: &Action) -> bool {
     let task = match action {
         Action::Approve { task, .. }
         | Action::Refuse { task, .. }
         | Action::Fail { task, .. }
         | Action::Dispatch { task }
-        | Action::Cancel { task, .. } => task,
+        | Action::Cancel { task, .. }
+        | Action::Lease { task, .. }
+        | Action::Heartbeat { task, .. }
+        | Action::Accept { task, .. }
+        | Action::Suspend { task, .. }
+        | Action::Resume { task } => task,
         _ => return false,
     };
     task.part != Part::Main
