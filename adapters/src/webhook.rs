@@ -320,10 +320,7 @@ fn body_of(work: &Work) -> serde_json::Result<Vec<u8>> {
     map.insert("event".to_owned(), Value::from(EVENT_DISPATCHED));
     // The id the completion endpoint takes (`/v1/tasks/{task_id}/complete`); the same
     // `<case_no>:<task>` format as the service's `TaskId`.
-    map.insert(
-        "task_id".to_owned(),
-        Value::from(format!("{}:{}", work.case_no, work.name())),
-    );
+    map.insert("task_id".to_owned(), Value::from(work.task_id()));
     if let Value::Object(fields) = serde_json::to_value(work)? {
         map.extend(fields);
     }

@@ -70,6 +70,11 @@ impl Work {
         self.task.name(&self.blueprint)
     }
 
+    /// The id back offices use for this task: `<case_no>:<task name>`.
+    pub fn task_id(&self) -> String {
+        crate::ids::task_id(self.case_no.as_str(), &self.name())
+    }
+
     /// The task's title (a verification or rectification says so).
     pub fn title(&self) -> String {
         match (self.task.part, self.spec()) {

@@ -139,6 +139,12 @@ impl TaskRef {
     }
 }
 
+/// The id of a task of a case as back offices see it: `<case_no>:<task name>` (a task name
+/// never holds a `:`, so the id splits at its last colon).
+pub fn task_id(case_no: &str, task_name: &str) -> String {
+    format!("{case_no}:{task_name}")
+}
+
 /// Who did something: every event records its actor.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]

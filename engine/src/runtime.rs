@@ -7,9 +7,11 @@
 //! effects — dispatches to adapters and cancellation notices. A decision an adapter makes at
 //! once is applied in the same call, without another round trip.
 
+mod builder;
 mod effects;
 mod numbering;
 mod queue;
+mod timers;
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash};
@@ -31,6 +33,7 @@ use crate::rejection::Rejection;
 use crate::store::{Commit, Deployed, DeployedBundle, Store, StoreError};
 use crate::view::CaseView;
 
+pub use builder::EngineBuilder;
 pub(crate) use effects::work_of;
 use effects::{Effect, effects_of, hex, region_of, summary_of};
 pub use numbering::{CaseNumbering, DefaultNumbering};
@@ -152,7 +155,7 @@ struct Inner<S> {
     key_locks: Box<[tokio::sync::Mutex<()>]>,
     seq: AtomicU64,
     // std Mutex: short index updates only, never across an await.
-    timers: Mutex<Timers>,
+    timers: Mutex<timers::Timers>,
     timer_wake: tokio::sync::Notify,
     queues: queue::Queues,
     in_flight: AtomicUsize,
@@ -163,121 +166,10 @@ struct Inner<S> {
     hasher: foldhash::fast::RandomState,
 }
 
-/// When each case's next timer fires, ordered by time.
-#[derive(Debug, Default)]
-struct Timers {
-    by_time: std::collections::BTreeSet<(jiff::Timestamp, CaseNo)>,
-    by_case: HashMap<CaseNo, jiff::Timestamp>,
-}
-
 #[derive(Default)]
 struct Blueprints {
     versions: HashMap<(String, u32), Arc<Blueprint>>,
     latest: HashMap<String, u32>,
-}
-
-/// Builds an [`Engine`].
-pub struct EngineBuilder<S: Store> {
-    store: S,
-    clock: Arc<dyn Clock>,
-    numbering: Arc<dyn CaseNumbering>,
-    check: CheckOptions,
-    keep_closed: bool,
-    calendars: Option<Arc<HashMap<String, Arc<crate::calendar::Calendar>>>>,
-}
-
-impl<S: Store> std::fmt::Debug for EngineBuilder<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EngineBuilder")
-            .field("clock", &self.clock)
-            .finish()
-    }
-}
-
-impl<S: Store> EngineBuilder<S> {
-    /// Uses this clock (default: the system clock).
-    #[must_use]
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// Uses this case numbering (default: [`DefaultNumbering`]).
-    #[must_use]
-    pub fn numbering(mut self, numbering: Arc<dyn CaseNumbering>) -> Self {
-        self.numbering = numbering;
-        self
-    }
-
-    /// Check options for deployed bundles (known calendars, input limits).
-    #[must_use]
-    pub fn check_options(mut self, check: CheckOptions) -> Self {
-        self.check = check;
-        self
-    }
-
-    /// Working-day calendars of the deployment (default: the built-in ones). Bundles may
-    /// only name calendars from this set.
-    #[must_use]
-    pub fn calendars(mut self, calendars: crate::calendar::Calendars) -> Self {
-        self.check.calendars = calendars.ids().map(|id| id.as_str().to_owned()).collect();
-        self.calendars = Some(Arc::new(
-            calendars
-                .iter()
-                .map(|c| (c.id().as_str().to_owned(), Arc::new(c.clone())))
-                .collect(),
-        ));
-        self
-    }
-
-    /// Keep closed cases in memory (default: dropped from memory once closed; they stay in
-    /// the store and are read back on demand).
-    #[must_use]
-    pub fn keep_closed_cases(mut self, keep: bool) -> Self {
-        self.keep_closed = keep;
-        self
-    }
-
-    /// Starts the engine: loads every deployed bundle from the store and continues the case
-    /// numbering after the store's last case.
-    ///
-    /// # Errors
-    /// A store error, or a stored bundle that no longer checks.
-    pub async fn build(self) -> Result<Engine<S>, EngineError> {
-        let count = self.store.case_count().await?;
-        let inner = Arc::new_cyclic(|weak: &std::sync::Weak<Inner<S>>| Inner {
-            store: self.store,
-            sink: Arc::new(WeakSink(weak.clone())),
-            clock: self.clock,
-            numbering: self.numbering,
-            check: self.check,
-            adapters: RwLock::new(HashMap::new()),
-            blueprints: RwLock::new(Blueprints::default()),
-            shards: (0..SHARDS)
-                .map(|_| Mutex::new(CaseMap::default()))
-                .collect(),
-            key_locks: (0..KEY_LOCKS)
-                .map(|_| tokio::sync::Mutex::new(()))
-                .collect(),
-            seq: AtomicU64::new(count),
-            timers: Mutex::new(Timers::default()),
-            timer_wake: tokio::sync::Notify::new(),
-            queues: queue::Queues::default(),
-            in_flight: AtomicUsize::new(0),
-            idle: tokio::sync::Notify::new(),
-            closing: AtomicBool::new(false),
-            keep_closed: self.keep_closed,
-            calendars: self.calendars,
-            hasher: foldhash::fast::RandomState::default(),
-        });
-        let engine = Engine { inner };
-        for b in engine.inner.store.bundles().await? {
-            let (bp, _) = yijian_definitions::compile(&b.yaml, &engine.inner.check)
-                .map_err(|diagnostics| EngineError::InvalidBundle { diagnostics })?;
-            engine.register_blueprint(bp);
-        }
-        Ok(engine)
-    }
 }
 
 /// Counts a command in flight, for graceful shutdown.
@@ -615,102 +507,6 @@ impl<S: Store> Engine<S> {
                 state.with_calendar(cal)
             }
             None => state,
-        }
-    }
-
-    /// Records (or clears) a case's next timer.
-    fn set_timer(&self, case_no: &CaseNo, at: Option<jiff::Timestamp>) {
-        let mut t = self
-            .inner
-            .timers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let old = match at {
-            Some(at) => t.by_case.insert(case_no.clone(), at),
-            None => t.by_case.remove(case_no),
-        };
-        if old == at {
-            return;
-        }
-        if let Some(old) = old {
-            t.by_time.remove(&(old, case_no.clone()));
-        }
-        if let Some(at) = at {
-            let earliest = t.by_time.first().is_none_or(|(first, _)| at < *first);
-            t.by_time.insert((at, case_no.clone()));
-            if earliest {
-                self.inner.timer_wake.notify_one();
-            }
-        }
-    }
-
-    /// The earliest pending timer.
-    pub fn next_timer(&self) -> Option<jiff::Timestamp> {
-        self.inner
-            .timers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .by_time
-            .first()
-            .map(|(t, _)| *t)
-    }
-
-    /// Fires every timer due up to `until`, in time order, each at its own instant (so a
-    /// warning is recorded when it became due, even when the engine catches up after a
-    /// restart or a simulation jumps ahead). Returns how many fired.
-    pub async fn fire_timers(&self, until: jiff::Timestamp) -> usize {
-        let mut fired = 0;
-        loop {
-            let due = {
-                let mut t = self
-                    .inner
-                    .timers
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
-                match t.by_time.first().cloned() {
-                    Some((at, no)) if at <= until => {
-                        t.by_time.remove(&(at, no.clone()));
-                        t.by_case.remove(&no);
-                        Some((at, no))
-                    }
-                    _ => None,
-                }
-            };
-            let Some((at, case_no)) = due else {
-                return fired;
-            };
-            fired += 1;
-            let tick = Command::new(Actor::Engine, Action::Tick);
-            if let Err(e) = self
-                .run(case_no.clone(), tick, None, None, Want::Events, Some(at))
-                .await
-            {
-                warn!(case.no = %case_no, error = %e, "a timer could not fire");
-            }
-        }
-    }
-
-    /// Runs timers on the engine's clock until `shutdown` resolves: sleeps until the next
-    /// timer (or a new earlier one), then fires what is due.
-    pub async fn run_timers(&self, shutdown: impl std::future::Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        loop {
-            let now = self.inner.clock.now();
-            self.fire_timers(now).await;
-            let wait = match self.next_timer() {
-                Some(t) => t.duration_since(self.inner.clock.now()).clamp(
-                    jiff::SignedDuration::ZERO,
-                    jiff::SignedDuration::from_secs(60),
-                ),
-                None => jiff::SignedDuration::from_secs(60),
-            };
-            let wait =
-                std::time::Duration::try_from(wait).unwrap_or(std::time::Duration::from_secs(1));
-            tokio::select! {
-                () = &mut shutdown => return,
-                () = self.inner.timer_wake.notified() => {}
-                () = tokio::time::sleep(wait) => {}
-            }
         }
     }
 

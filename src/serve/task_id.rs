@@ -22,7 +22,7 @@ pub struct TaskId {
 impl TaskId {
     /// The id text of a task of a case.
     pub fn format(case_no: &str, name: &str) -> String {
-        format!("{case_no}:{name}")
+        yijian_engine::ids::task_id(case_no, name)
     }
 
     /// Parses an id.
