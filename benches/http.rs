@@ -26,19 +26,10 @@ use yijian_store_sql::SqlStore;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const BUNDLE5: &str = r#"
-yijian: 1
-id: bundle-5
-version: 1
-title: bundle-5
-time_limit: 5wd
-tasks:
-  a: {title: A, department: a, output: {licence_no: string}}
-  b: {title: B, department: b, output: {licence_no: string}}
-  c: {title: C, department: c, output: {licence_no: string}}
-  d: {title: D, department: d, output: {licence_no: string}}
-  e: {title: E, department: e, output: {licence_no: string}}
-"#;
+const BUNDLE5: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/benches/data/bundle-5.yaml"
+));
 
 const CHAIN: &str = r#"
 yijian: 1
