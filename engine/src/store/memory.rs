@@ -15,7 +15,6 @@ use crate::ids::CaseNo;
 #[derive(Debug, Default)]
 struct Inner {
     cases: HashMap<CaseNo, (CaseSummary, Vec<Event>), foldhash::fast::RandomState>,
-    keys: HashMap<String, CaseNo>,
 }
 
 const SHARDS: usize = 16;
@@ -27,6 +26,8 @@ pub struct MemoryStore {
     // sharded so concurrent commits of different cases rarely wait for each other.
     shards: Arc<[Mutex<Inner>]>,
     bundles: Arc<Mutex<BTreeMap<(String, u32), DeployedBundle>>>,
+    // Idempotency keys are global (one case per key); taken after a case shard, never before.
+    keys: Arc<Mutex<HashMap<String, CaseNo>>>,
     hasher: foldhash::fast::RandomState,
 }
 
@@ -35,6 +36,7 @@ impl Default for MemoryStore {
         MemoryStore {
             shards: (0..SHARDS).map(|_| Mutex::new(Inner::default())).collect(),
             bundles: Arc::default(),
+            keys: Arc::default(),
             hasher: foldhash::fast::RandomState::default(),
         }
     }
@@ -95,7 +97,16 @@ impl EventLog for MemoryStore {
                 }
                 None => {
                     if let Some(key) = &commit.idempotency_key {
-                        inner.keys.insert(key.clone(), commit.case_no.clone());
+                        let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+                        if keys.contains_key(key) {
+                            // One case per key: a second case with it is refused, unwritten.
+                            return Err(StoreError::Conflict {
+                                case_no: commit.case_no.clone(),
+                                expected: 0,
+                                found: 1,
+                            });
+                        }
+                        keys.insert(key.clone(), commit.case_no.clone());
                     }
                     inner
                         .cases
@@ -114,8 +125,12 @@ impl EventLog for MemoryStore {
 
 impl CaseStore for MemoryStore {
     async fn case_for_key(&self, key: &str) -> Result<Option<CaseNo>> {
-        // Keys are stored in the shard of the case they created.
-        Ok(self.each(|inner| inner.keys.get(key).cloned()))
+        Ok(self
+            .keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .cloned())
     }
 
     async fn open_cases(&self) -> Result<Vec<CaseSummary>> {
