@@ -129,7 +129,11 @@ async fn killed_at_random_moments_nothing_acknowledged_is_lost_or_applied_twice(
     );
     for (key, case) in &submitted {
         assert_eq!(
-            store.case_for_key(key).await.expect("lookup"),
+            store
+                .case_for_key(key)
+                .await
+                .expect("lookup")
+                .map(|k| k.case_no),
             Some(CaseNo::new(case)),
             "{key}"
         );

@@ -6,6 +6,7 @@
 //! into one transaction (group commit). Nothing is acknowledged before its commit.
 
 pub mod memory;
+mod stats;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -15,6 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::Event;
 use crate::ids::CaseNo;
+
+pub use stats::CommitStats;
 
 /// Why the store could not do something. What the caller must decide is in the variant.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -91,6 +94,17 @@ pub struct CaseSummary {
     pub accepted_at: Option<Timestamp>,
 }
 
+/// The case a keyed submission created, as [`CaseStore::case_for_key`] finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyedCase {
+    /// The case.
+    pub case_no: CaseNo,
+    /// How many events the case's first commit (the one that created it, carrying the key)
+    /// had: replaying that many of its events gives the case as its submission left it.
+    /// `None` when the store did not record it (a case created before it kept the count).
+    pub created_events: Option<u64>,
+}
+
 /// A deployed bundle version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeployedBundle {
@@ -135,15 +149,38 @@ pub trait EventLog: Send + Sync + 'static {
         &self,
         case_no: &CaseNo,
     ) -> impl Future<Output = Result<Option<(CaseSummary, Vec<Event>)>>> + Send;
+
+    /// How commits were grouped into transactions so far, for metrics; `None` (the
+    /// default) when the store does not group commits or does not count them.
+    fn commit_stats(&self) -> Option<CommitStats> {
+        None
+    }
 }
 
 /// Case lookups.
+///
+/// # Contract
+/// - A case's **creation** is its first commit (`expected_version == 0`); the store keeps
+///   that commit's event count, and the creation time: the `at` of its first event.
+/// - [`CaseStore::cases`] lists every case, open or closed, in creation order: by creation
+///   time, then by case number (a case created without events comes first).
 pub trait CaseStore: Send + Sync + 'static {
-    /// The case created by a submission with this idempotency key.
-    fn case_for_key(&self, key: &str) -> impl Future<Output = Result<Option<CaseNo>>> + Send;
+    /// The case created by a submission with this idempotency key, with its creating
+    /// commit's event count.
+    fn case_for_key(&self, key: &str) -> impl Future<Output = Result<Option<KeyedCase>>> + Send;
 
     /// Every case that is not closed (for recovery).
     fn open_cases(&self) -> impl Future<Output = Result<Vec<CaseSummary>>> + Send;
+
+    /// Up to `limit` case summaries in creation order (see the contract), starting after
+    /// the case `after` (the last of the previous page), or from the first case when
+    /// `None`. A page shorter than `limit` is the last; an unknown `after` gives an empty
+    /// page.
+    fn cases(
+        &self,
+        after: Option<&CaseNo>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<CaseSummary>>> + Send;
 
     /// The highest case sequence number issued so far (case numbers continue after it).
     fn case_count(&self) -> impl Future<Output = Result<u64>> + Send;

@@ -184,6 +184,36 @@ async fn a_repeated_submission_returns_the_first_case() {
 }
 
 #[tokio::test]
+async fn a_repeat_after_the_case_moved_on_returns_the_first_view() {
+    let e = engine().await;
+    let req = SubmitRequest {
+        idempotency_key: Some("portal-43".into()),
+        ..submission("李记")
+    };
+    let first = e.submit(req.clone()).await.unwrap();
+    e.complete(
+        &first.case_no,
+        "licence",
+        Actor::Department("market".into()),
+        Decision::Approve(json!({"licence_no": "L-1"})),
+    )
+    .await
+    .unwrap();
+    e.withdraw(&first.case_no, None, "不办了").await.unwrap();
+    let now = e.case(&first.case_no).await.unwrap();
+    assert_ne!(now, first, "the case moved on");
+    assert!(now.outcome.is_some(), "{now:?}");
+    let repeat = e.submit(req).await.unwrap();
+    assert_eq!(
+        repeat, first,
+        "a repeat answers the first view, not the case as it stands"
+    );
+    assert_eq!(e.store().case_count().await.unwrap(), 1);
+    let keyed = e.store().case_for_key("portal-43").await.unwrap().unwrap();
+    assert_eq!(keyed.created_events, Some(first.event_count));
+}
+
+#[tokio::test]
 async fn deploying_is_immutable_per_version_and_running_cases_keep_theirs() {
     let e = engine().await;
     let again = e.deploy(BUNDLE).await.unwrap();

@@ -1,10 +1,13 @@
 //! The service's case index: which cases exist, of which bundle and region, in creation
 //! order — for search, incidents, metrics and routing task calls without reading a case.
 //!
-//! The engine holds the truth; the index only knows where to look. It is filled by
-//! submissions and proposals made through this process and, at start, by the store's open
-//! cases. A closed case's row is cached once seen closed (a closed case leaves the
-//! engine's memory, and reading it back replays its events).
+//! The engine holds the truth; the index only knows where to look. At start it is filled
+//! with every case of the store, in creation order (the store's: by the time of the case's
+//! first event, then by case number), then by the submissions and proposals made through
+//! this process. A closed case's row is cached once seen closed (a closed case leaves the
+//! engine's memory, and reading it back replays its events); a case already closed at
+//! start keeps the status its store summary gave, so a search by status or bundle need not
+//! read it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -24,6 +27,24 @@ pub(crate) struct Entry {
     pub(crate) region: Arc<str>,
     /// The row, once the case was seen closed.
     pub(crate) closed: Option<Arc<Row>>,
+    /// The status of a case already closed at start, from its store summary (a closed
+    /// case's status no longer changes).
+    pub(crate) closed_status: Option<Arc<str>>,
+}
+
+impl Entry {
+    /// The case's status when it is known without reading the case: a closed case's.
+    pub(crate) fn settled_status(&self) -> Option<&str> {
+        match &self.closed {
+            Some(row) => Some(&row.status),
+            None => self.closed_status.as_deref(),
+        }
+    }
+
+    /// Closed when last seen (or at start)?
+    pub(crate) fn is_closed(&self) -> bool {
+        self.settled_status().is_some()
+    }
 }
 
 /// What search and metrics need of a case.
@@ -77,13 +98,26 @@ impl CaseIndex {
         CaseIndex::default()
     }
 
-    /// Adds a case from its store summary (at start).
+    /// Adds a case from its store summary (at start; give them in creation order), with
+    /// its status when it is closed.
     pub fn insert_summary(&self, s: &CaseSummary) {
-        self.insert(&s.case_no, &s.bundle, s.version, &s.region);
+        let closed_status = s.closed.then(|| Arc::from(&*s.status));
+        self.insert_with(&s.case_no, &s.bundle, s.version, &s.region, closed_status);
     }
 
     /// Adds a case (no-op when known).
     pub fn insert(&self, case_no: &CaseNo, bundle: &str, version: u32, region: &str) {
+        self.insert_with(case_no, bundle, version, region, None);
+    }
+
+    fn insert_with(
+        &self,
+        case_no: &CaseNo,
+        bundle: &str,
+        version: u32,
+        region: &str,
+        closed_status: Option<Arc<str>>,
+    ) {
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
         if inner.entries.contains_key(case_no) {
             return;
@@ -96,6 +130,7 @@ impl CaseIndex {
                 version,
                 region: Arc::from(region),
                 closed: None,
+                closed_status,
             },
         );
     }
@@ -170,5 +205,31 @@ mod tests {
         assert_eq!(all[0].0, b);
         assert_eq!(&*all[1].1.bundle, "x");
         assert_eq!(index.region(&a).as_deref(), Some("3201"));
+    }
+
+    #[test]
+    fn a_summary_closed_at_start_settles_the_status() {
+        let index = CaseIndex::new();
+        let summary = |no: &str, status: &'static str, closed| CaseSummary {
+            case_no: CaseNo::new(no),
+            bundle: "x".into(),
+            version: 1,
+            region: "".into(),
+            status: status.into(),
+            closed,
+            event_count: 3,
+            accepted_at: None,
+        };
+        index.insert_summary(&summary("open", "running", false));
+        index.insert_summary(&summary("done", "withdrawn", true));
+        let all = index.newest_first();
+        assert_eq!(all[0].0.as_str(), "done");
+        assert_eq!(all[0].1.settled_status(), Some("withdrawn"));
+        assert!(all[0].1.is_closed());
+        assert_eq!(
+            all[1].1.settled_status(),
+            None,
+            "an open case's status is read"
+        );
     }
 }

@@ -1,14 +1,16 @@
 //! `/metrics`: Prometheus text format, written by hand.
 //!
 //! Gauges are computed at scrape time from the engine (queues) and the case index (cases
-//! and tasks: open cases are read from memory, closed ones from the cached rows); counters
-//! are kept by the service.
+//! and tasks: open cases are read from memory, cases closed since the start from the
+//! cached rows; a case already closed at start counts by its stored status only, so a
+//! scrape never replays old cases); counters are kept by the service, and the commit batch
+//! histogram by the store.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use yijian_engine::store::Store;
+use yijian_engine::store::{CommitStats, Store};
 
 use super::state::AppState;
 
@@ -76,6 +78,11 @@ pub(crate) async fn render<S: Store + Clone>(state: &AppState<S>) -> String {
     let mut tasks: BTreeMap<(String, &'static str), u64> = BTreeMap::new();
     let mut warnings: BTreeMap<&'static str, u64> = BTreeMap::new();
     for (no, entry) in state.index().newest_first() {
+        if let Some(status) = &entry.closed_status {
+            // Closed before the start: counted by status, never replayed for a scrape.
+            *cases.entry(status.to_string()).or_default() += 1;
+            continue;
+        }
         let Some(row) = state.row(&no, &entry).await else {
             continue;
         };
@@ -92,7 +99,7 @@ pub(crate) async fn render<S: Store + Clone>(state: &AppState<S>) -> String {
         &mut out,
         "yijian_cases",
         "gauge",
-        "Cases known to this service, by status.",
+        "Cases by status: every case stored at start, and those created since.",
     );
     for (status, n) in &cases {
         let _ = writeln!(out, "yijian_cases{{status=\"{}\"}} {n}", label(status));
@@ -101,7 +108,7 @@ pub(crate) async fn render<S: Store + Clone>(state: &AppState<S>) -> String {
         &mut out,
         "yijian_tasks",
         "gauge",
-        "Task units by department and state.",
+        "Task units by department and state, of open cases and of cases closed since the start.",
     );
     for ((dep, st), n) in &tasks {
         let _ = writeln!(
@@ -164,7 +171,33 @@ pub(crate) async fn render<S: Store + Clone>(state: &AppState<S>) -> String {
         state.engine().cases_in_memory()
     );
     counters(&mut out, state);
+    if let Some(stats) = state.engine().store().commit_stats() {
+        batch_sizes(&mut out, &stats);
+    }
     out
+}
+
+/// The store's group commits as a Prometheus histogram of commits per transaction.
+fn batch_sizes(out: &mut String, stats: &CommitStats) {
+    const NAME: &str = "yijian_commit_batch_size";
+    header(
+        out,
+        NAME,
+        "histogram",
+        "Commits per store transaction (group commit).",
+    );
+    for (bound, n) in stats.buckets() {
+        match bound {
+            Some(b) => {
+                let _ = writeln!(out, "{NAME}_bucket{{le=\"{b}\"}} {n}");
+            }
+            None => {
+                let _ = writeln!(out, "{NAME}_bucket{{le=\"+Inf\"}} {n}");
+            }
+        }
+    }
+    let _ = writeln!(out, "{NAME}_sum {}", stats.commits());
+    let _ = writeln!(out, "{NAME}_count {}", stats.transactions());
 }
 
 fn counters<S: Store + Clone>(out: &mut String, state: &AppState<S>) {
@@ -230,5 +263,34 @@ mod tests {
     #[test]
     fn labels_are_escaped() {
         assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+
+    #[test]
+    fn batch_sizes_are_a_cumulative_histogram() {
+        let mut stats = CommitStats::new();
+        for n in [1, 3, 3, 700] {
+            stats.record(n);
+        }
+        let mut out = String::new();
+        batch_sizes(&mut out, &stats);
+        assert!(
+            out.starts_with(
+                "# HELP yijian_commit_batch_size Commits per store transaction (group commit).\n\
+             # TYPE yijian_commit_batch_size histogram\n\
+             yijian_commit_batch_size_bucket{le=\"1\"} 1\n\
+             yijian_commit_batch_size_bucket{le=\"2\"} 1\n\
+             yijian_commit_batch_size_bucket{le=\"4\"} 3\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.ends_with(
+                "yijian_commit_batch_size_bucket{le=\"512\"} 3\n\
+             yijian_commit_batch_size_bucket{le=\"+Inf\"} 4\n\
+             yijian_commit_batch_size_sum 707\n\
+             yijian_commit_batch_size_count 4\n"
+            ),
+            "{out}"
+        );
     }
 }

@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use tracing::{info, warn};
 use yijian_engine::calendar::{Calendars, LoadError};
 use yijian_engine::store::{Store, StoreError};
-use yijian_engine::{Engine, EngineError};
+use yijian_engine::{CaseNo, Engine, EngineError};
 use yijian_store_sql::SqlStore;
 
 use super::auth::{DevTokens, Tokens};
@@ -82,8 +82,9 @@ pub struct Prepared<S: Store> {
     pub recovered: usize,
 }
 
-/// Builds the service on `store`: calendars, bundle folders, department bindings, tokens
-/// (development tokens in `workdir` when none is configured), then recovers open cases.
+/// Builds the service on `store`: calendars, bundle folders, the case index (every stored
+/// case), department bindings, tokens (development tokens in `workdir` when none is
+/// configured), then recovers open cases.
 /// Relative paths of the configuration are taken from `workdir`.
 ///
 /// # Errors
@@ -103,10 +104,7 @@ pub async fn prepare<S: Store + Clone>(
         .build()
         .await?;
     let deployed = deploy_folders(&engine, &config.bundles, workdir).await?;
-    let index = CaseIndex::new();
-    for summary in store.open_cases().await? {
-        index.insert_summary(&summary);
-    }
+    let index = index_cases(&store).await?;
     let leases = super::bindings::register(&engine, &config.departments, &index)?;
     let (tokens, dev_tokens) = if config.tokens.is_empty() {
         let mut departments: BTreeSet<String> = config.departments.keys().cloned().collect();
@@ -144,6 +142,26 @@ pub async fn prepare<S: Store + Clone>(
         deployed,
         recovered,
     })
+}
+
+/// An index of every case in the store, in the store's creation order.
+async fn index_cases<S: Store>(store: &S) -> Result<CaseIndex, StoreError> {
+    const PAGE: usize = 1000;
+    let index = CaseIndex::new();
+    let mut after: Option<CaseNo> = None;
+    loop {
+        let page = store.cases(after.as_ref(), PAGE).await?;
+        for summary in &page {
+            index.insert_summary(summary);
+        }
+        match page.last() {
+            Some(last) if page.len() == PAGE => after = Some(last.case_no.clone()),
+            _ => {
+                info!(cases = index.len(), "case index filled from the store");
+                return Ok(index);
+            }
+        }
+    }
 }
 
 /// Deploys every `*.yaml` / `*.yml` of the folders (or the files named). A file whose

@@ -106,7 +106,7 @@ impl<S: Store> AppStateBuilder<S> {
         self
     }
 
-    /// The case index (default: empty; pass one filled from the store's open cases).
+    /// The case index (default: empty; pass one filled from the store's cases).
     #[must_use]
     pub fn index(mut self, index: CaseIndex) -> Self {
         self.index = index;
@@ -308,8 +308,9 @@ impl<S: Store + Clone> AppState<S> {
     }
 }
 
-/// First answers to idempotent creations, by key (bounded; after a restart, or once
-/// forgotten, a repeat is answered with the same case as it stands).
+/// First answers to idempotent creations, by key: the fast path (bounded; after a restart,
+/// or once forgotten, the engine answers a repeat with the case as its creation left it,
+/// replayed from the store).
 #[derive(Default)]
 struct Answers {
     // std Mutex: a map lookup or insert, never across an await.

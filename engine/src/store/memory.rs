@@ -1,13 +1,16 @@
 //! The in-memory store: for tests, simulation and speed measurements. Nothing survives the
 //! process.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
+use std::ops::Bound;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use jiff::Timestamp;
+
 use super::{
-    BlueprintStore, CaseStore, CaseSummary, Commit, Deployed, DeployedBundle, EventLog, Result,
-    StoreError,
+    BlueprintStore, CaseStore, CaseSummary, Commit, Deployed, DeployedBundle, EventLog, KeyedCase,
+    Result, StoreError,
 };
 use crate::event::Event;
 use crate::ids::CaseNo;
@@ -26,10 +29,17 @@ pub struct MemoryStore {
     // sharded so concurrent commits of different cases rarely wait for each other.
     shards: Arc<[Mutex<Inner>]>,
     bundles: Arc<Mutex<BTreeMap<(String, u32), DeployedBundle>>>,
-    // Idempotency keys are global (one case per key); taken after a case shard, never before.
-    keys: Arc<Mutex<HashMap<String, CaseNo>>>,
+    // Idempotency keys are global (one case per key), with the creating commit's event
+    // count; taken after a case shard, never before.
+    keys: Arc<Mutex<HashMap<String, KeyedCase>>>,
+    // Every case in creation order (creation time: its first event's; then case number).
+    // Taken after a case shard, never before.
+    created: Arc<Mutex<BTreeSet<Created>>>,
     hasher: foldhash::fast::RandomState,
 }
+
+/// A case's place in creation order.
+type Created = (Option<Timestamp>, CaseNo);
 
 impl Default for MemoryStore {
     fn default() -> Self {
@@ -37,6 +47,7 @@ impl Default for MemoryStore {
             shards: (0..SHARDS).map(|_| Mutex::new(Inner::default())).collect(),
             bundles: Arc::default(),
             keys: Arc::default(),
+            created: Arc::default(),
             hasher: foldhash::fast::RandomState::default(),
         }
     }
@@ -106,8 +117,18 @@ impl EventLog for MemoryStore {
                                 found: 1,
                             });
                         }
-                        keys.insert(key.clone(), commit.case_no.clone());
+                        keys.insert(
+                            key.clone(),
+                            KeyedCase {
+                                case_no: commit.case_no.clone(),
+                                created_events: Some(commit.events.len() as u64),
+                            },
+                        );
                     }
+                    self.created
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert((commit.events.first().map(|e| e.at), commit.case_no.clone()));
                     inner
                         .cases
                         .insert(commit.case_no.clone(), (commit.summary, commit.events));
@@ -124,7 +145,7 @@ impl EventLog for MemoryStore {
 }
 
 impl CaseStore for MemoryStore {
-    async fn case_for_key(&self, key: &str) -> Result<Option<CaseNo>> {
+    async fn case_for_key(&self, key: &str) -> Result<Option<KeyedCase>> {
         Ok(self
             .keys
             .lock()
@@ -146,6 +167,37 @@ impl CaseStore for MemoryStore {
             None
         });
         Ok(out)
+    }
+
+    async fn cases(&self, after: Option<&CaseNo>, limit: usize) -> Result<Vec<CaseSummary>> {
+        let from = match after {
+            Some(no) => {
+                let Some(at) = self.with(no, |inner| {
+                    inner
+                        .cases
+                        .get(no)
+                        .map(|(_, events)| events.first().map(|e| e.at))
+                }) else {
+                    return Ok(Vec::new());
+                };
+                Some((at, no.clone()))
+            }
+            None => None,
+        };
+        let page: Vec<CaseNo> = {
+            let created = self.created.lock().unwrap_or_else(PoisonError::into_inner);
+            let start = from.as_ref().map_or(Bound::Unbounded, Bound::Excluded);
+            created
+                .range::<Created, _>((start, Bound::Unbounded))
+                .take(limit)
+                .map(|(_, no)| no.clone())
+                .collect()
+        };
+        // Cases are never removed: each one listed is there.
+        Ok(page
+            .iter()
+            .filter_map(|no| self.with(no, |inner| inner.cases.get(no).map(|(s, _)| s.clone())))
+            .collect())
     }
 
     async fn case_count(&self) -> Result<u64> {

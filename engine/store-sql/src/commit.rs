@@ -20,6 +20,7 @@
 mod batch;
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use sea_orm::{
@@ -29,7 +30,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tracing::{debug, warn};
 use yijian_engine::CaseNo;
-use yijian_engine::store::{Commit, Result, StoreError};
+use yijian_engine::store::{Commit, CommitStats, Result, StoreError};
 
 use crate::entity::case;
 use crate::error;
@@ -76,6 +77,14 @@ pub(crate) fn prepare(commit: Commit, reply: oneshot::Sender<Result<()>>) -> Res
         })
         .collect::<Result<Vec<_>>>()?;
     let count = expected_version + events.len() as u64;
+    // What the case's creation was; only a creating commit's row is inserted, so later
+    // commits' values are never written.
+    let created_events = if expected_version == 0 {
+        Some(i64::try_from(count).map_err(|_| error::out_of_range("event count", count))?)
+    } else {
+        None
+    };
+    let created_at = events.first().map(|e| e.at.clone()).unwrap_or_default();
     // The version is the number of events; the store keeps it so even if the summary
     // disagrees.
     let row = case::Model {
@@ -88,6 +97,8 @@ pub(crate) fn prepare(commit: Commit, reply: oneshot::Sender<Result<()>>) -> Res
         event_count: i64::try_from(count).map_err(|_| error::out_of_range("event count", count))?,
         accepted_at: summary.accepted_at.map(text_of),
         idempotency_key,
+        created_at,
+        created_events,
     };
     Ok(Job {
         case_no,
@@ -105,11 +116,39 @@ pub(crate) struct Batching {
     pub(crate) max_delay: Duration,
 }
 
-/// The writer task: runs until every sender is dropped and the channel is empty.
+/// The writer's counts, shared with the store for metrics.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    // std Mutex: one small update per transaction and a copy per scrape, never across an
+    // await; it keeps the histogram's buckets, sum and count consistent with each other.
+    inner: Mutex<CommitStats>,
+}
+
+impl Stats {
+    fn record(&self, commits: usize) {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .record(commits as u64);
+    }
+
+    /// The counts so far.
+    pub(crate) fn snapshot(&self) -> CommitStats {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// The writer task: runs until every sender is dropped and the channel is empty. Each
+/// committed transaction is counted in `stats`, with its number of commits (refused ones
+/// included: they were part of the batch).
 pub(crate) async fn run(
     db: DatabaseConnection,
     mut rx: mpsc::UnboundedReceiver<Job>,
     batching: Batching,
+    stats: Arc<Stats>,
 ) {
     let mut jobs = Vec::with_capacity(batching.max_batch);
     let mut heads = Heads::default();
@@ -131,6 +170,7 @@ pub(crate) async fn run(
         let n = jobs.len();
         match write(&db, &jobs, &mut heads).await {
             Ok(outcomes) => {
+                stats.record(n);
                 for (job, outcome) in jobs.drain(..).zip(outcomes) {
                     // A caller that stopped waiting still had its commit written (or not).
                     let _ = job.reply.send(outcome);

@@ -18,7 +18,7 @@ use std::borrow::Cow;
 use std::future::Future;
 
 use yijian_engine::CaseNo;
-use yijian_engine::store::{CaseSummary, Deployed, DeployedBundle, Store, StoreError};
+use yijian_engine::store::{CaseSummary, Deployed, DeployedBundle, KeyedCase, Store, StoreError};
 
 use self::fixture::{Run, append, assert_conflict, commit, every_kind, numbered, read, summary};
 
@@ -35,14 +35,18 @@ pub enum Check {
     /// A commit decided on another version is refused with `Conflict` (with both versions)
     /// and writes nothing; the commits around it still apply.
     Conflict,
-    /// `case_for_key` finds the case a key created; a second case with the same key is
-    /// refused with `Conflict` and the first keeps the key.
+    /// `case_for_key` finds the case a key created, with the event count of its creating
+    /// commit (also when later commits follow it at once); a second case with the same key
+    /// is refused with `Conflict` and the first keeps the key.
     IdempotencyKey,
     /// id+version is immutable: same content `Unchanged`, other content `BundleExists`;
     /// `bundles` lists by id then version.
     Bundles,
     /// `open_cases` lists the cases not closed, with their latest summaries.
     OpenCases,
+    /// `cases` lists every case, open or closed, with its latest summary, page by page in
+    /// creation order: by the time of its first event, then by case number.
+    Listing,
     /// `case_count` counts the cases created.
     CaseCount,
     /// Many cases appended concurrently from many tasks all apply, each in order.
@@ -58,6 +62,7 @@ impl Check {
         Check::IdempotencyKey,
         Check::Bundles,
         Check::OpenCases,
+        Check::Listing,
         Check::CaseCount,
         Check::Concurrency,
     ];
@@ -99,6 +104,7 @@ pub async fn run<S: Store + Clone>(check: Check, store: S) {
         Check::IdempotencyKey => idempotency_key(&store, &run).await,
         Check::Bundles => bundles(&store, &run).await,
         Check::OpenCases => open_cases(&store, &run).await,
+        Check::Listing => listing(&store, &run).await,
         Check::CaseCount => case_count(&store, &run).await,
         Check::Concurrency => concurrency(&store, &run).await,
     }
@@ -226,15 +232,21 @@ async fn idempotency_key<S: Store>(store: &S, run: &Run) {
         "an unused key names no case"
     );
     let first = run.case("key-first");
+    let keyed = |case_no: &CaseNo, created: u64| {
+        Some(KeyedCase {
+            case_no: case_no.clone(),
+            created_events: Some(created),
+        })
+    };
     let mut c = commit(&first, 0, numbered(0, 2), false);
     c.idempotency_key = Some(key.clone());
     append(store, c, "idempotency key").await;
     assert_eq!(
         store.case_for_key(&key).await.expect("case_for_key"),
-        Some(first.clone()),
-        "the key names the case it created"
+        keyed(&first, 2),
+        "the key names the case it created, and the creating commit's event count"
     );
-    // Later commits carry no key; the case keeps it.
+    // Later commits carry no key; the case keeps it, and its creation count.
     append(
         store,
         commit(&first, 2, numbered(2, 1), true),
@@ -243,8 +255,8 @@ async fn idempotency_key<S: Store>(store: &S, run: &Run) {
     .await;
     assert_eq!(
         store.case_for_key(&key).await.expect("case_for_key"),
-        Some(first.clone()),
-        "the key survives later commits"
+        keyed(&first, 2),
+        "the key and the creation count survive later commits"
     );
 
     let second = run.case("key-second");
@@ -256,12 +268,32 @@ async fn idempotency_key<S: Store>(store: &S, run: &Run) {
     }
     assert_eq!(
         store.case_for_key(&key).await.expect("case_for_key"),
-        Some(first),
+        keyed(&first, 2),
         "the first case keeps its key"
     );
     assert!(
         store.read(&second).await.expect("read").is_none(),
         "the refused case is not written"
+    );
+
+    // A creation and the commits after it handed over back to back (a group-committing
+    // store may write them in one transaction): the count is still the creation's.
+    let key = format!("{}-key-batched", run.prefix);
+    let third = run.case("key-batched");
+    let mut c = commit(&third, 0, numbered(0, 3), false);
+    c.idempotency_key = Some(key.clone());
+    let created = store.append(c);
+    let next = store.append(commit(&third, 3, numbered(3, 2), false));
+    let last = store.append(commit(&third, 5, numbered(5, 1), true));
+    for (what, p) in [("creation", created), ("next", next), ("last", last)] {
+        if let Err(e) = p.await {
+            panic!("idempotency key, back to back: the {what} commit failed: {e}");
+        }
+    }
+    assert_eq!(
+        store.case_for_key(&key).await.expect("case_for_key"),
+        keyed(&third, 3),
+        "the creation count is the creating commit's, not the case's"
     );
 }
 
@@ -335,6 +367,77 @@ async fn open_cases<S: Store>(store: &S, run: &Run) {
         mine,
         vec![summary(&open_a, 2, "running", false), latest_b],
         "open_cases lists the open cases with their latest summaries, and no closed one"
+    );
+}
+
+async fn listing<S: Store>(store: &S, run: &Run) {
+    // Created in this order of calls, but with first events at these times (seconds), so
+    // that creation order is neither call order nor case-number order.
+    let plan = [
+        ("list-a", 30),
+        ("list-b", 10),
+        ("list-e", 20),
+        ("list-c", 20),
+        ("list-d", 20),
+    ];
+    for (name, at) in plan {
+        let no = run.case(name);
+        append(store, commit(&no, 0, numbered(at, 2), false), "listing").await;
+    }
+    // Later commits move the summary on, not the creation.
+    let c = run.case("list-c");
+    append(
+        store,
+        commit(&c, 2, numbered(0, 1), true),
+        "listing: close c",
+    )
+    .await;
+    let e = run.case("list-e");
+    let late = commit(&e, 2, numbered(1, 2), false);
+    let latest_e = late.summary.clone();
+    append(store, late, "listing: e again").await;
+
+    let mut mine = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut after: Option<CaseNo> = None;
+    loop {
+        let page = store.cases(after.as_ref(), 3).await.expect("cases");
+        assert!(page.len() <= 3, "a page holds at most `limit` cases");
+        for s in &page {
+            assert!(seen.insert(s.case_no.clone()), "{} listed twice", s.case_no);
+        }
+        mine.extend(
+            page.iter()
+                .filter(|s| s.case_no.as_str().starts_with(&run.prefix))
+                .cloned(),
+        );
+        match page.last() {
+            Some(last) if page.len() == 3 => after = Some(last.case_no.clone()),
+            _ => break,
+        }
+    }
+    let names: Vec<&str> = mine
+        .iter()
+        .map(|s| &s.case_no.as_str()[run.prefix.len() + 1..])
+        .collect();
+    assert_eq!(
+        names,
+        ["list-b", "list-c", "list-d", "list-e", "list-a"],
+        "every case, by the time of its first event, then by case number"
+    );
+    assert_eq!(
+        mine[1],
+        summary(&c, 3, "completed", true),
+        "a closed case is listed, with its latest summary"
+    );
+    assert_eq!(mine[3], latest_e, "an open case has its latest summary");
+    assert!(
+        store
+            .cases(Some(&run.case("never-written")), 3)
+            .await
+            .expect("cases")
+            .is_empty(),
+        "a page after an unknown case is empty"
     );
 }
 

@@ -12,13 +12,13 @@ use sea_orm_migration::MigratorTrait;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{info, instrument};
 use yijian_engine::store::{
-    BlueprintStore, CaseStore, CaseSummary, Commit, Deployed, DeployedBundle, EventLog, Result,
-    StoreError,
+    BlueprintStore, CaseStore, CaseSummary, Commit, CommitStats, Deployed, DeployedBundle,
+    EventLog, KeyedCase, Result, StoreError,
 };
 use yijian_engine::{CaseNo, Event};
 
 use crate::audit::{AuditBreak, BrokenLink, Chain};
-use crate::commit::{self, Batching, Job};
+use crate::commit::{self, Batching, Job, Stats};
 use crate::entity::{bundle, case, event};
 use crate::error;
 use crate::migration::Migrator;
@@ -39,6 +39,7 @@ pub struct SqlStore {
 struct Inner {
     db: DatabaseConnection,
     writer: mpsc::UnboundedSender<Job>,
+    stats: Arc<Stats>,
 }
 
 impl fmt::Debug for SqlStore {
@@ -139,6 +140,7 @@ impl SqlStore {
         }
         migrate(&db).await?;
         let (writer, jobs) = mpsc::unbounded_channel();
+        let stats = Arc::new(Stats::default());
         tokio::spawn(commit::run(
             db.clone(),
             jobs,
@@ -146,9 +148,10 @@ impl SqlStore {
                 max_batch: options.max_batch,
                 max_delay: options.max_delay,
             },
+            stats.clone(),
         ));
         Ok(SqlStore {
-            inner: Arc::new(Inner { db, writer }),
+            inner: Arc::new(Inner { db, writer, stats }),
         })
     }
 
@@ -376,14 +379,42 @@ impl EventLog for SqlStore {
         }
         Ok(Some((summary, events)))
     }
+
+    /// Every transaction the writer committed, with its number of commits.
+    fn commit_stats(&self) -> Option<CommitStats> {
+        Some(self.inner.stats.snapshot())
+    }
 }
 
 impl CaseStore for SqlStore {
-    async fn case_for_key(&self, key: &str) -> Result<Option<CaseNo>> {
+    async fn case_for_key(&self, key: &str) -> Result<Option<KeyedCase>> {
         let found = query::case::for_key(&self.inner.db, key)
             .await
             .map_err(|e| error::db("case_for_key", e))?;
-        Ok(found.map(CaseNo::new))
+        let Some((case_no, created)) = found else {
+            return Ok(None);
+        };
+        let created_events = created
+            .map(|n| {
+                u64::try_from(n)
+                    .map_err(|_| error::out_of_range(&format!("case {case_no}: created events"), n))
+            })
+            .transpose()?;
+        Ok(Some(KeyedCase {
+            case_no: CaseNo::new(case_no),
+            created_events,
+        }))
+    }
+
+    async fn cases(&self, after: Option<&CaseNo>, limit: usize) -> Result<Vec<CaseSummary>> {
+        // PostgreSQL's LIMIT is a bigint.
+        let limit = i64::try_from(limit).map_or(i64::MAX.unsigned_abs(), i64::unsigned_abs);
+        query::case::by_creation(&self.inner.db, after.map(CaseNo::as_str), limit)
+            .await
+            .map_err(|e| error::db("cases", e))?
+            .into_iter()
+            .map(summary_of)
+            .collect()
     }
 
     async fn open_cases(&self) -> Result<Vec<CaseSummary>> {

@@ -87,13 +87,26 @@ async fn one_batch_checks_each_commit_against_the_ones_before_it() {
             .event_count,
         4
     );
-    assert_eq!(store.case_for_key("k").await.expect("key"), Some(b.clone()));
+    let b_key = store.case_for_key("k").await.expect("key");
     assert_eq!(
-        store.case_for_key("k2").await.expect("key"),
-        Some(c.clone())
+        b_key.map(|k| (k.case_no, k.created_events)),
+        Some((b.clone(), Some(1)))
     );
+    let c_key = store.case_for_key("k2").await.expect("key");
+    assert_eq!(c_key.map(|k| k.case_no), Some(c.clone()));
     assert_eq!(store.case_count().await.expect("count"), 3);
     assert_eq!(store.verify(None).await.expect("verify"), vec![]);
+    // Every commit handed over was in a committed transaction, refused ones included.
+    let stats = store
+        .commit_stats()
+        .expect("the SQL store counts its transactions");
+    assert_eq!(stats.commits(), 8, "{stats:?}");
+    assert!((1..=8).contains(&stats.transactions()), "{stats:?}");
+    assert_eq!(
+        stats.buckets().last(),
+        Some(&(None, stats.transactions())),
+        "the +Inf bucket counts every transaction"
+    );
 }
 
 /// Two stores on one database stand for two nodes: each case's commits race, each node

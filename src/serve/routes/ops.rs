@@ -87,7 +87,7 @@ pub(crate) async fn incidents<S: Store + Clone>(
     caller.require(&[Role::Admin, Role::Supervisor])?;
     let mut out = Vec::new();
     for (no, entry) in st.index().newest_first() {
-        if entry.closed.is_some() || !caller.sees_region(&entry.region) {
+        if entry.is_closed() || !caller.sees_region(&entry.region) {
             continue;
         }
         let Ok(view) = st.engine().case(&no).await else {

@@ -203,7 +203,13 @@ pub(super) async fn apply(
         };
         match plan.from {
             None => {
+                // The current row of the last commit, with what the creating commit (the
+                // first accepted one, at version 0) says of the creation.
                 let mut row = row.clone();
+                if let Some(first) = plan.accepted.first().map(|&i| &jobs[i].row) {
+                    row.created_at.clone_from(&first.created_at);
+                    row.created_events = first.created_events;
+                }
                 row.idempotency_key = plan.key.map(str::to_owned);
                 inserts.push(row);
             }

@@ -1,5 +1,6 @@
 //! `cases`: one row per case, its current summary. `event_count` is the case's version,
-//! used for optimistic concurrency.
+//! used for optimistic concurrency. `created_at` and `created_events` describe the case's
+//! first commit and never change.
 
 use sea_orm::entity::prelude::*;
 
@@ -19,6 +20,12 @@ pub(crate) struct Model {
     pub(crate) accepted_at: Option<String>,
     #[sea_orm(unique)]
     pub(crate) idempotency_key: Option<String>,
+    /// The `at` of the case's first event (RFC 3339 as `accepted_at`; empty for a case
+    /// created without events): with `case_no`, the order of creation.
+    pub(crate) created_at: String,
+    /// How many events the case's first commit had; `None` for cases created before the
+    /// column existed.
+    pub(crate) created_events: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

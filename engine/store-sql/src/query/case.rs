@@ -4,8 +4,8 @@ use std::collections::{HashMap, HashSet};
 
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement, Value,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement, Value,
 };
 
 use super::{CHUNK, built};
@@ -93,6 +93,8 @@ pub(crate) async fn insert_new<C: ConnectionTrait>(
             case::Column::EventCount,
             case::Column::AcceptedAt,
             case::Column::IdempotencyKey,
+            case::Column::CreatedAt,
+            case::Column::CreatedEvents,
         ]);
         for row in chunk {
             stmt.values([
@@ -105,6 +107,8 @@ pub(crate) async fn insert_new<C: ConnectionTrait>(
                 row.event_count.into(),
                 row.accepted_at.clone().into(),
                 row.idempotency_key.clone().into(),
+                row.created_at.clone().into(),
+                row.created_events.into(),
             ])
             .map_err(built)?;
         }
@@ -187,14 +191,15 @@ pub(crate) async fn find<C: ConnectionTrait>(
     case::Entity::find_by_id(case_no.to_owned()).one(conn).await
 }
 
-/// The case created with this idempotency key.
+/// The case created with this idempotency key, with its creating commit's event count.
 pub(crate) async fn for_key<C: ConnectionTrait>(
     conn: &C,
     key: &str,
-) -> Result<Option<String>, DbErr> {
+) -> Result<Option<(String, Option<i64>)>, DbErr> {
     case::Entity::find()
         .select_only()
         .column(case::Column::CaseNo)
+        .column(case::Column::CreatedEvents)
         .filter(case::Column::IdempotencyKey.eq(key))
         .into_tuple()
         .one(conn)
@@ -209,6 +214,41 @@ pub(crate) async fn open<C: ConnectionTrait>(conn: &C) -> Result<Vec<case::Model
         .order_by_asc(case::Column::CaseNo)
         .all(conn)
         .await
+}
+
+/// Up to `limit` cases in creation order (`created_at`, then `case_no`: the index
+/// `cases_created`) after the case `after`; none when `after` is not a case.
+pub(crate) async fn by_creation<C: ConnectionTrait>(
+    conn: &C,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<case::Model>, DbErr> {
+    let mut q = case::Entity::find()
+        .order_by_asc(case::Column::CreatedAt)
+        .order_by_asc(case::Column::CaseNo)
+        .limit(limit);
+    if let Some(after) = after {
+        // A case's creation time never changes: read apart from the page, it still holds.
+        let created: Option<String> = case::Entity::find_by_id(after.to_owned())
+            .select_only()
+            .column(case::Column::CreatedAt)
+            .into_tuple()
+            .one(conn)
+            .await?;
+        let Some(created) = created else {
+            return Ok(Vec::new());
+        };
+        q = q.filter(
+            Condition::any()
+                .add(case::Column::CreatedAt.gt(created.clone()))
+                .add(
+                    Condition::all()
+                        .add(case::Column::CreatedAt.eq(created))
+                        .add(case::Column::CaseNo.gt(after)),
+                ),
+        );
+    }
+    q.all(conn).await
 }
 
 /// How many cases there are.
