@@ -8,10 +8,22 @@
 //! - `bad_input`: the bad-input catalogue — each asserts the status, the error code, and
 //!   that the case's stored events did not change.
 //! - `walkthrough`: the steps of docs/walkthrough.md, so the document cannot rot.
+//! - `push`: departments bound to webhooks (signed pushes, answers without a lease) and
+//!   region bindings mixing `http` and `queue`.
+//! - `protection`: 503 + `Retry-After` when full or too slow (a request held in flight by
+//!   a half-sent body).
+//! - `shutdown`: `yijian serve` as a process: SIGTERM drains, the restart keeps leases.
+//! - `restart`: what a restart on the same SQLite file keeps — first answers to
+//!   idempotent submissions, search over cases closed before it; commit batch sizes in
+//!   `/metrics`.
 //! - `routing`: the router without a socket (`oneshot`): 404/405, OpenAPI, health.
 
 mod bad_input;
 mod flows;
+mod protection;
+mod push;
+mod restart;
 mod routing;
 mod server;
+mod shutdown;
 mod walkthrough;

@@ -179,6 +179,10 @@ pub enum Dispatch {
     Decided(Decision),
     /// Taken away; the answer comes later.
     Pending,
+    /// Not this adapter's: the unit waits in the department's built-in queue for its back
+    /// office to fetch it, as if the department had no adapter (a router binding some
+    /// regions to a webhook and the rest to the queue).
+    Queue,
 }
 
 /// A boxed future, for object-safe callbacks.

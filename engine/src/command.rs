@@ -84,6 +84,19 @@ impl Command {
         self.lease = Some(token);
         self
     }
+
+    /// The same command from a caller that holds no lease and must not overrule one: a
+    /// back office answering a unit pushed to it (a webhook), which was never leased. It is
+    /// refused as stale while another worker's lease is live; an acceptance under it makes
+    /// a claim with token 0 that later calls name (or again leave out).
+    ///
+    /// A command with neither (`lease: None`) is not fenced at all: in-process adapters
+    /// answering through their `Replier`.
+    #[must_use]
+    pub fn without_lease(mut self) -> Command {
+        self.lease = Some(crate::machine::NO_LEASE);
+        self
+    }
 }
 
 /// What is asked.

@@ -28,6 +28,7 @@ use crate::ids::Actor;
 use crate::rejection::{Rejection, Result};
 
 pub use apply::apply;
+pub(crate) use task::NO_LEASE;
 
 /// Decides what a command means for a case: the events to append, or why not.
 ///

@@ -7,6 +7,7 @@
 //! effects — dispatches to adapters and cancellation notices. A decision an adapter makes at
 //! once is applied in the same call, without another round trip.
 
+mod answer;
 mod builder;
 mod effects;
 mod numbering;
@@ -30,7 +31,7 @@ use crate::event::Event;
 use crate::ids::{Actor, CaseNo, TaskRef};
 use crate::machine::{decide_in_place, replay};
 use crate::rejection::Rejection;
-use crate::store::{Commit, Deployed, DeployedBundle, Store, StoreError};
+use crate::store::{CaseSummary, Commit, Deployed, DeployedBundle, Store, StoreError};
 use crate::view::CaseView;
 
 pub use builder::EngineBuilder;
@@ -91,7 +92,8 @@ pub struct SubmitRequest {
     pub version: Option<u32>,
     /// The application.
     pub submission: Submission,
-    /// Repeating a submission with the same key returns the case it created.
+    /// Repeating a submission with the same key creates nothing and returns the first
+    /// answer: the case as its submission left it (see [`Engine::submit`]).
     pub idempotency_key: Option<String>,
     /// Who submits (default: the applicant).
     pub actor: Option<Actor>,
@@ -294,6 +296,17 @@ impl<S: Store> Engine<S> {
 
     /// Submits an application: validated, accepted, and its first tasks dispatched.
     ///
+    /// # Idempotency
+    /// A submission whose `idempotency_key` already created a case creates nothing and
+    /// returns the case **as its submission left it**: the replay of the events of the
+    /// case's first commit (the store keeps their count), not the case as it stands now,
+    /// so a repeat after the case moved on — and after a restart — answers what the first
+    /// call answered. Two differences remain: decisions that adapters made at once during
+    /// the first call, which its answer showed, are not in the repeat's (they were later
+    /// commits); and a case created before the store kept the count is returned as it
+    /// stands. Repeats with one key are serialised, so a repeat racing the first call
+    /// waits for it.
+    ///
     /// # Errors
     /// `UnknownBundle`, a rejection (every problem with the form and materials at once), a
     /// store error.
@@ -318,7 +331,7 @@ impl<S: Store> Engine<S> {
         if let Some(key) = &req.idempotency_key
             && let Some(existing) = self.inner.store.case_for_key(key).await?
         {
-            return self.case(&existing).await;
+            return self.first_answer(existing).await;
         }
         let now = self.inner.clock.now();
         let seq = self.inner.seq.fetch_add(1, Ordering::Relaxed) + 1;
@@ -511,7 +524,8 @@ impl<S: Store> Engine<S> {
     }
 
     /// A data event proposes a case (免申即享). Idempotent on `source` + `event_id`: the same
-    /// event again returns the case it proposed.
+    /// event again returns the case as the proposal left it (as for a repeated
+    /// [`Engine::submit`]).
     ///
     /// # Errors
     /// `UnknownBundle`, a rejection (the bundle takes no proposals, an invalid form), a store
@@ -571,24 +585,7 @@ impl<S: Store> Engine<S> {
                 case_no: case_no.clone(),
             });
         };
-        let bp = match self.blueprint(&summary.bundle, Some(summary.version)) {
-            Some(bp) => bp,
-            None => {
-                let stored = self
-                    .inner
-                    .store
-                    .bundle(&summary.bundle, summary.version)
-                    .await?
-                    .ok_or_else(|| EngineError::UnknownBundle {
-                        id: summary.bundle.to_string(),
-                        version: Some(summary.version),
-                    })?;
-                let (bp, _) = yijian_definitions::compile(&stored.yaml, &self.inner.check)
-                    .map_err(|diagnostics| EngineError::InvalidBundle { diagnostics })?;
-                self.register_blueprint(bp.clone());
-                bp
-            }
-        };
+        let bp = self.blueprint_of(&summary).await?;
         let state = replay(self.new_state(case_no, bp), &events);
         self.set_timer(case_no, crate::machine::next_timer(&state));
         if !state.is_closed() || self.inner.keep_closed {
@@ -603,6 +600,26 @@ impl<S: Store> Engine<S> {
             return Ok(entry.clone());
         }
         Ok(state)
+    }
+
+    /// The blueprint a stored case runs on, compiled from the store when not loaded yet.
+    async fn blueprint_of(&self, summary: &CaseSummary) -> Result<Arc<Blueprint>, EngineError> {
+        if let Some(bp) = self.blueprint(&summary.bundle, Some(summary.version)) {
+            return Ok(bp);
+        }
+        let stored = self
+            .inner
+            .store
+            .bundle(&summary.bundle, summary.version)
+            .await?
+            .ok_or_else(|| EngineError::UnknownBundle {
+                id: summary.bundle.to_string(),
+                version: Some(summary.version),
+            })?;
+        let (bp, _) = yijian_definitions::compile(&stored.yaml, &self.inner.check)
+            .map_err(|diagnostics| EngineError::InvalidBundle { diagnostics })?;
+        self.register_blueprint(bp.clone());
+        Ok(bp)
     }
 
     /// Runs a command and then every decision adapters make at once, in order. Returns the
@@ -838,12 +855,16 @@ impl<S: Store> Engine<S> {
             work.department().clone(),
             work.attempt,
         );
-        if let Dispatch::Decided(decision) = adapter.dispatch(work, &replier) {
-            let command = Command::new(
-                Actor::Department(work.department().clone()),
-                decision.into_action(work.task),
-            );
-            queue.push_back((work.case_no.clone(), command));
+        match adapter.dispatch(work, &replier) {
+            Dispatch::Decided(decision) => {
+                let command = Command::new(
+                    Actor::Department(work.department().clone()),
+                    decision.into_action(work.task),
+                );
+                queue.push_back((work.case_no.clone(), command));
+            }
+            Dispatch::Queue => self.inner.queues.push(work),
+            Dispatch::Pending => {}
         }
     }
 }

@@ -291,3 +291,118 @@ async fn a_rectification_of_a_closed_case_can_be_fetched_and_decided() {
         UnitStatus::Approved
     );
 }
+
+#[tokio::test]
+async fn a_caller_without_a_lease_is_fenced_by_a_live_one_and_may_claim_a_free_unit() {
+    let clock = ManualClock::new(t0());
+    let e = setup(MemoryStore::new(), &clock).await;
+    let c1 = e.submit(submission("")).await.unwrap();
+    let c2 = e.submit(submission("")).await.unwrap();
+    let held = e.fetch(&fetch("market", 1, 0)).await.unwrap().remove(0);
+    assert_eq!(held.work.case_no, c1.case_no);
+    let market = || Actor::Department("market".into());
+    let approve = |task| {
+        Command::new(
+            market(),
+            Action::Approve {
+                task,
+                output: json!({"no": "L"}),
+            },
+        )
+    };
+    // c1's unit is leased: a tokenless answer is stale and changes nothing.
+    let before = e.events(&c1.case_no).await.unwrap();
+    let err = e
+        .execute(&c1.case_no, approve(held.work.task).without_lease())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            EngineError::Rejected(Rejection::StaleLease {
+                given: 0,
+                current: Some(1),
+                ..
+            })
+        ),
+        "{err}"
+    );
+    assert_eq!(e.events(&c1.case_no).await.unwrap(), before);
+    // A heartbeat never goes without a lease.
+    let hb = Command::new(
+        market(),
+        Action::Heartbeat {
+            task: held.work.task,
+            until: t0() + SignedDuration::from_hours(1),
+        },
+    );
+    assert!(e.execute(&c1.case_no, hb.without_lease()).await.is_err());
+    // c2's unit was never leased (as if pushed): accepted without a lease, the claim
+    // (token 0) keeps fetches away, and the answer goes through.
+    let r2 = e.task_ref(&c2.case_no, "licence").await.unwrap();
+    let accept = Command::new(
+        market(),
+        Action::Accept {
+            task: r2,
+            receipt_no: Some("SL-9".into()),
+        },
+    );
+    e.execute(&c2.case_no, accept.without_lease())
+        .await
+        .unwrap();
+    let ev = e.events(&c2.case_no).await.unwrap();
+    assert!(
+        ev.iter()
+            .any(|x| matches!(x.kind, EventKind::TaskAccepted { token: 0, .. })),
+        "{ev:?}"
+    );
+    // The claim outlives any lease length.
+    clock.advance(SignedDuration::from_hours(2));
+    e.fire_timers(clock.now()).await;
+    // (c1's lease expired meanwhile: c1 comes back, c2 does not.)
+    let again = e.fetch(&fetch("market", 10, 0)).await.unwrap();
+    assert_eq!(
+        again.iter().map(|w| &w.work.case_no).collect::<Vec<_>>(),
+        [&c1.case_no]
+    );
+    e.execute(&c2.case_no, approve(r2).without_lease())
+        .await
+        .unwrap();
+    assert_eq!(
+        e.case(&c2.case_no)
+            .await
+            .unwrap()
+            .task("licence")
+            .unwrap()
+            .status,
+        UnitStatus::Approved
+    );
+}
+
+#[tokio::test]
+async fn a_batch_fetch_leases_every_ready_unit_with_its_own_token() {
+    let clock = ManualClock::new(t0());
+    let e = setup(MemoryStore::new(), &clock).await;
+    let mut cases = Vec::new();
+    for _ in 0..25 {
+        cases.push(e.submit(submission("")).await.unwrap().case_no);
+    }
+    let got = e.fetch(&fetch("market", 20, 0)).await.unwrap();
+    assert_eq!(got.len(), 20);
+    let mut seen: Vec<_> = got.iter().map(|w| w.work.case_no.clone()).collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 20, "no unit handed out twice");
+    assert!(got.iter().all(|w| w.lease_token == 1));
+    let rest = e.fetch(&fetch("market", 20, 0)).await.unwrap();
+    assert_eq!(rest.len(), 5);
+    for w in got.iter().chain(&rest) {
+        let ev = e.events(&w.work.case_no).await.unwrap();
+        assert!(
+            ev.iter()
+                .any(|x| matches!(x.kind, EventKind::TaskLeased { token: 1, .. })),
+            "each lease is an event of its case"
+        );
+    }
+    assert!(e.fetch(&fetch("market", 20, 0)).await.unwrap().is_empty());
+}

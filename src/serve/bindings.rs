@@ -44,12 +44,6 @@ pub(crate) fn register<S: Store>(
         if http == 0 {
             continue;
         }
-        if http != all.len() {
-            return Err(invalid(
-                dep,
-                "mixes `queue` and `http` bindings across regions; region overrides are supported among `http` bindings only (set the department's own binding to http too)",
-            ));
-        }
         let mut routes = Vec::with_capacity(all.len());
         for (prefix, b) in all {
             let key = if prefix.is_empty() {
@@ -57,19 +51,31 @@ pub(crate) fn register<S: Store>(
             } else {
                 format!("departments.{dep}.regions.{prefix}")
             };
-            routes.push((prefix, webhook(dep, &key, b)?));
+            let route = match b.adapter {
+                AdapterKind::Http => Route::Http(webhook(dep, &key, b)?),
+                AdapterKind::Queue => Route::Queue,
+            };
+            routes.push((prefix, route));
         }
-        let adapter: Arc<dyn Adapter> = if routes.len() == 1 {
-            Arc::new(routes.remove(0).1)
-        } else {
-            // Longest prefix first; the department's own binding ("") last.
-            routes.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
-            Arc::new(RegionRouter {
-                routes,
-                index: index.clone(),
-            })
+        let adapter: Arc<dyn Adapter> = match routes.as_slice() {
+            [(_, Route::Http(_))] => match routes.remove(0).1 {
+                Route::Http(w) => Arc::new(w),
+                Route::Queue => continue,
+            },
+            _ => {
+                // Longest prefix first; the department's own binding ("") last. Without
+                // its own binding the department's other regions are queue-bound.
+                routes.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+                if routes.last().is_none_or(|(p, _)| !p.is_empty()) {
+                    routes.push((String::new(), Route::Queue));
+                }
+                Arc::new(RegionRouter {
+                    routes,
+                    index: index.clone(),
+                })
+            }
         };
-        tracing::info!(department = %dep, "department bound to its webhook");
+        tracing::info!(department = %dep, "department bound to its webhook (some regions may stay queue-bound)");
         engine.register_adapter(dep.clone(), adapter);
     }
     Ok(leases)
@@ -105,11 +111,36 @@ fn webhook(dep: &str, key: &str, b: &Binding) -> Result<Webhook, StartupError> {
         .url
         .clone()
         .ok_or_else(|| invalid(dep, format!("`{key}`: an http binding needs `url`")))?;
-    let var = b
-        .secret_env
-        .as_deref()
-        .ok_or_else(|| invalid(dep, format!("`{key}`: an http binding needs `secret_env`")))?;
-    let secret = Secret::from_env(var).map_err(|e| invalid(dep, format!("`{key}`: {e}")))?;
+    let secret = match (&b.secret_env, &b.secret_file) {
+        (Some(var), None) => {
+            Secret::from_env(var).map_err(|e| invalid(dep, format!("`{key}`: {e}")))?
+        }
+        (None, Some(path)) => {
+            let text = std::fs::read(path).map_err(|e| {
+                invalid(
+                    dep,
+                    format!("`{key}.secret_file`: cannot read {}: {e}", path.display()),
+                )
+            })?;
+            let text = text.strip_suffix(b"\n").unwrap_or(&text);
+            let text = text.strip_suffix(b"\r").unwrap_or(text);
+            Secret::new(text.to_vec())
+        }
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                dep,
+                format!("`{key}`: give either `secret_env` or `secret_file`, not both"),
+            ));
+        }
+        (None, None) => {
+            return Err(invalid(
+                dep,
+                format!(
+                    "`{key}`: an http binding needs `secret_env` (an environment variable) or `secret_file` holding the HMAC secret"
+                ),
+            ));
+        }
+    };
     let mut config = WebhookConfig::new(url, secret);
     if let Some(t) = &b.timeout {
         config = config.timeout(duration(&format!("{key}.timeout"), t)?);
@@ -121,39 +152,43 @@ fn webhook(dep: &str, key: &str, b: &Binding) -> Result<Webhook, StartupError> {
     Webhook::new(config).map_err(|e| invalid(dep, format!("`{key}`: {e}")))
 }
 
-/// Routes a department's work to the webhook of the longest matching region prefix.
+/// Where one region subtree's work goes.
+#[derive(Debug)]
+enum Route {
+    /// The department's built-in queue (its back office fetches).
+    Queue,
+    /// A signed webhook.
+    Http(Webhook),
+}
+
+/// Routes a department's work by the case's region: the binding of the longest matching
+/// 区划代码 prefix wins (api.md "Regions"); its route is a webhook or the built-in queue.
 #[derive(Debug)]
 struct RegionRouter {
-    routes: Vec<(String, Webhook)>,
+    routes: Vec<(String, Route)>,
     index: CaseIndex,
 }
 
 impl RegionRouter {
-    fn pick(&self, region: &str) -> Option<&Webhook> {
+    fn pick(&self, region: &str) -> &Route {
         self.routes
             .iter()
             .find(|(p, _)| region.starts_with(p.as_str()))
-            .map(|(_, w)| w)
+            .map_or(&Route::Queue, |(_, r)| r)
     }
 }
 
 impl Adapter for RegionRouter {
     fn dispatch(&self, work: &Work, reply: &Replier) -> Dispatch {
         match self.pick(&work.region) {
-            Some(w) => w.dispatch(work, reply),
-            None => Dispatch::Decided(yijian_engine::Decision::Fail {
-                error: format!(
-                    "no binding of department `{}` serves region `{}`",
-                    work.department, work.region
-                ),
-                retry_in: None,
-            }),
+            Route::Http(w) => w.dispatch(work, reply),
+            Route::Queue => Dispatch::Queue,
         }
     }
 
     fn cancel(&self, work: &WorkCancelled) {
         let region = self.index.region(&work.case_no).unwrap_or_default();
-        if let Some(w) = self.pick(&region) {
+        if let Route::Http(w) = self.pick(&region) {
             w.cancel(work);
         }
     }
@@ -164,22 +199,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mixed_bindings_are_refused() {
+    fn the_longest_region_prefix_wins_across_queue_and_http() {
         let b: Binding = serde_saphyr::from_str(
-            "adapter: queue\nregions:\n  \"320106\": {adapter: http, url: \"http://127.0.0.1:9/x\", secret_env: NOPE}\n",
+            "adapter: queue\nregions:\n  \"3201\":\n    adapter: http\n    url: \"http://127.0.0.1:9/x\"\n    secret_env: YIJIAN_TEST_BINDINGS_SECRET\n    regions:\n      \"320106\": {adapter: queue}\n",
         )
         .expect("parses");
         let mut all = Vec::new();
         flatten("market", String::new(), &b, &mut all).expect("flattens");
-        assert_eq!(all.len(), 2);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime");
-        let engine = rt
-            .block_on(Engine::builder(yijian_engine::MemoryStore::new()).build())
-            .expect("engine");
-        let deps = BTreeMap::from([("market".to_owned(), b)]);
-        let err = register(&engine, &deps, &CaseIndex::new()).unwrap_err();
-        assert!(err.to_string().contains("mixes"), "{err}");
+        let mut routes: Vec<(String, Route)> = all
+            .into_iter()
+            .map(|(p, b)| {
+                let r = match b.adapter {
+                    AdapterKind::Http => {
+                        let url = b.url.clone().expect("url");
+                        let config = WebhookConfig::new(url, Secret::new("s3cret"));
+                        Route::Http(Webhook::new(config).expect("webhook"))
+                    }
+                    AdapterKind::Queue => Route::Queue,
+                };
+                (p, r)
+            })
+            .collect();
+        routes.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+        let router = RegionRouter {
+            routes,
+            index: CaseIndex::new(),
+        };
+        assert!(matches!(router.pick("320106001"), Route::Queue));
+        assert!(matches!(router.pick("320102"), Route::Http(_)));
+        assert!(matches!(router.pick("310101"), Route::Queue));
+        assert!(matches!(router.pick(""), Route::Queue));
     }
 }

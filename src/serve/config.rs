@@ -135,6 +135,10 @@ pub struct Binding {
     /// Http: the environment variable holding the HMAC secret.
     #[serde(default)]
     pub secret_env: Option<String>,
+    /// Http: a file holding the HMAC secret (a mounted secret; one trailing newline is
+    /// ignored). Either this or `secret_env`.
+    #[serde(default)]
+    pub secret_file: Option<std::path::PathBuf>,
     /// Http: the limit of one attempt (default `10s`).
     #[serde(default)]
     pub timeout: Option<String>,

@@ -48,7 +48,17 @@ macro_rules! refused {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_change_nothing() {
-    let server = Server::start().await;
+    bad_requests_change_nothing_on(Server::start().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_change_nothing_on_postgres() {
+    if let Some(server) = Server::postgres("bad_requests_change_nothing_on_postgres").await {
+        bad_requests_change_nothing_on(server).await;
+    }
+}
+
+async fn bad_requests_change_nothing_on(server: Server) {
     let (case_no, id, token) = leased_case(&server, "bad-1").await;
     let market = server.dept("market");
     let complete = format!("/v1/tasks/{id}/complete");
@@ -280,7 +290,19 @@ async fn bad_requests_change_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_leases_and_completion_after_cancellation() {
-    let server = Server::start().await;
+    stale_leases_and_completion_after_cancellation_on(Server::start().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_leases_and_completion_after_cancellation_on_postgres() {
+    if let Some(server) =
+        Server::postgres("stale_leases_and_completion_after_cancellation_on_postgres").await
+    {
+        stale_leases_and_completion_after_cancellation_on(server).await;
+    }
+}
+
+async fn stale_leases_and_completion_after_cancellation_on(server: Server) {
     let market = server.dept("market");
     // A lease that expired and was given to another worker: the old token is refused.
     let (s, case) = server

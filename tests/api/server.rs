@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use yijian::serve::{Config, DevTokens, prepare, serve};
-use yijian_store_sql::SqlStore;
+use yijian_store_sql::{SqlOptions, SqlStore};
 
 /// The catalog folder of this checkout.
 pub(super) fn catalog() -> PathBuf {
@@ -47,6 +47,42 @@ impl Server {
         };
         tweak(&mut config);
         let store = SqlStore::connect(&config.database).await.expect("sqlite");
+        Server::launch(dir, store, config).await
+    }
+
+    /// A server on the PostgreSQL of `DATABASE_URL`, in a schema of its own (left behind
+    /// for inspection; CI's database is thrown away), or `None` when it is not set.
+    pub(super) async fn postgres(test: &str) -> Option<Server> {
+        let url = match std::env::var("DATABASE_URL") {
+            Ok(url) if !url.is_empty() => url,
+            _ => {
+                println!("{test}: DATABASE_URL is not set; skipping the PostgreSQL run");
+                return None;
+            }
+        };
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let schema = format!(
+            "yj_api_{}_{nanos}_{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let store = SqlStore::connect_with(&url, SqlOptions::default().schema(&schema))
+            .await
+            .expect("connect to PostgreSQL");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = Config {
+            database: url,
+            bundles: vec![catalog()],
+            ..Config::default()
+        };
+        Some(Server::launch(dir, store, config).await)
+    }
+
+    async fn launch(dir: tempfile::TempDir, store: SqlStore, config: Config) -> Server {
         let prepared = prepare(store, &config, dir.path()).await.expect("prepared");
         let tokens = match &prepared.dev_tokens {
             Some(path) => serde_json::from_str(&std::fs::read_to_string(path).expect("tokens"))

@@ -275,11 +275,26 @@ pub fn apply(state: &mut CaseState, event: &Event) {
             }
         }
         EventKind::TaskAccepted {
-            task, receipt_no, ..
+            task,
+            token,
+            receipt_no,
         } => {
-            if let Some(l) = state.unit_mut(*task).and_then(|u| u.lease.as_mut()) {
-                l.expires_at = None;
-                l.receipt_no = receipt_no.clone();
+            if let Some(u) = state.unit_mut(*task) {
+                match u.lease.as_mut().filter(|l| l.token == *token) {
+                    Some(l) => {
+                        l.expires_at = None;
+                        l.receipt_no = receipt_no.clone();
+                    }
+                    // Accepted without a lease (a push-delivered unit): the claim is made here.
+                    None => {
+                        u.lease = Some(Lease {
+                            token: *token,
+                            worker: event.actor.to_string(),
+                            expires_at: None,
+                            receipt_no: receipt_no.clone(),
+                        });
+                    }
+                }
             }
         }
         EventKind::CaseWithdrawn => {}

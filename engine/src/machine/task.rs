@@ -82,7 +82,9 @@ pub(crate) fn act(
             Ok(())
         }
         Action::Heartbeat { task, until } => {
-            let token = lease.ok_or_else(|| stale(d, *task, 0))?;
+            let token = lease
+                .filter(|t| *t != NO_LEASE)
+                .ok_or_else(|| stale(d, *task, NO_LEASE))?;
             unit(
                 d,
                 *task,
@@ -489,7 +491,9 @@ fn stale(d: &Decider<'_>, task: TaskRef, given: u64) -> Rejection {
     }
 }
 
-/// The unit's live lease must carry `token`.
+/// The unit's live lease must carry `token`. Token 0 ([`NO_LEASE`]) says "I hold no
+/// lease" (a push-delivered unit, answered by its back office): it passes only while no
+/// lease is live, and then names the claim an acceptance under it makes.
 fn check_lease(d: &Decider<'_>, task: TaskRef, token: u64) -> Result<()> {
     let current = d
         .state
@@ -498,9 +502,13 @@ fn check_lease(d: &Decider<'_>, task: TaskRef, token: u64) -> Result<()> {
         .filter(|l| l.is_live(d.now));
     match current {
         Some(l) if l.token == token => Ok(()),
+        None if token == NO_LEASE => Ok(()),
         _ => Err(stale(d, task, token)),
     }
 }
+
+/// The lease token of a caller that holds no lease; see [`crate::Command::without_lease`].
+pub(crate) const NO_LEASE: u64 = 0;
 
 /// Exponential backoff: `min · 2^failures`, at most `max`.
 fn backoff(retry: &yijian_definitions::model::RetryDef, failures: u32) -> std::time::Duration {

@@ -5,7 +5,8 @@
 //! case (`task_leased`), so leases survive restarts, and `recover` rebuilds the queues from
 //! the units that are dispatched and not leased.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use jiff::Timestamp;
@@ -86,6 +87,24 @@ impl Queues {
         out
     }
 
+    /// Returns taken items to the front of the department's queue (a fetch that could not
+    /// lease them).
+    fn put_back(&self, department: &str, back: Vec<Item>) {
+        if back.is_empty() {
+            return;
+        }
+        {
+            let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
+            let q = items.entry(Arc::from(department)).or_default();
+            let fresh: Vec<Item> = back
+                .into_iter()
+                .filter(|b| !q.iter().any(|i| i.case_no == b.case_no && i.task == b.task))
+                .collect();
+            q.splice(0..0, fresh);
+        }
+        self.notifier(department).notify_waiters();
+    }
+
     fn notifier(&self, department: &str) -> Arc<Notify> {
         let mut wake = self.wake.lock().unwrap_or_else(PoisonError::into_inner);
         wake.entry(Arc::from(department))
@@ -146,15 +165,16 @@ impl<S: Store> Engine<S> {
     }
 
     /// Fetch-and-lock: leases up to `max` ready units of the department to the worker,
-    /// waiting up to `wait` for the first one. Each lease is an event of its case.
+    /// waiting up to `wait` for the first one. Each lease is an event of its case; a
+    /// batch's leases are handed to the store together and awaited together, so they share
+    /// one group commit.
     ///
     /// # Errors
-    /// A store error while recording a lease.
+    /// A store error while recording the leases (the units not leased go back to the
+    /// queue).
     pub async fn fetch(&self, req: &FetchRequest) -> Result<Vec<LeasedWork>, EngineError> {
         let deadline = tokio::time::Instant::now() + req.wait;
         let max = req.max.clamp(1, 100);
-        let lease =
-            jiff::SignedDuration::try_from(req.lease).unwrap_or(jiff::SignedDuration::from_mins(5));
         loop {
             let notified = self.inner.queues.notifier(&req.department);
             let notified = notified.notified();
@@ -164,57 +184,11 @@ impl<S: Store> Engine<S> {
                 .inner
                 .queues
                 .take(&req.department, req.region.as_deref(), max);
-            let mut out = Vec::with_capacity(items.len());
-            for item in items {
-                let until = self
-                    .inner
-                    .clock
-                    .now()
-                    .checked_add(lease)
-                    .unwrap_or(Timestamp::MAX);
-                let command = Command::new(
-                    Actor::Department(Arc::from(req.department.as_str())),
-                    Action::Lease {
-                        task: item.task,
-                        worker: req.worker.clone(),
-                        until,
-                    },
-                );
-                let events = match self.execute(&item.case_no, command).await {
-                    Ok(ev) => ev,
-                    // Settled, leased elsewhere or withdrawn meanwhile: not ours any more.
-                    Err(EngineError::Rejected(_) | EngineError::UnknownCase { .. }) => continue,
-                    Err(e) => return Err(e),
-                };
-                let Some((token, expires_at)) = events.iter().find_map(|e| match &e.kind {
-                    EventKind::TaskLeased {
-                        token, expires_at, ..
-                    } => Some((*token, *expires_at)),
-                    _ => None,
-                }) else {
-                    continue;
-                };
-                let leased = self
-                    .with_case(&item.case_no, |s| {
-                        let u = s.unit(item.task)?;
-                        let input = u.input.clone().unwrap_or_default();
-                        let work = super::work_of(
-                            s,
-                            item.task,
-                            u.attempts,
-                            input,
-                            u.dispatched_at.unwrap_or(expires_at),
-                        );
-                        Some(LeasedWork {
-                            work,
-                            lease_token: token,
-                            lease_expires_at: expires_at,
-                            deadline: u.due,
-                        })
-                    })
-                    .await?;
-                out.extend(leased);
-            }
+            let out = if items.is_empty() {
+                Vec::new()
+            } else {
+                self.lease_batch(req, items).await?
+            };
             if !out.is_empty() || tokio::time::Instant::now() >= deadline {
                 return Ok(out);
             }
@@ -224,6 +198,106 @@ impl<S: Store> Engine<S> {
         }
     }
 
+    /// Leases `items` to the worker: every lease decided and handed to the store first,
+    /// then every commit awaited.
+    async fn lease_batch(
+        &self,
+        req: &FetchRequest,
+        items: Vec<Item>,
+    ) -> Result<Vec<LeasedWork>, EngineError> {
+        if self.inner.closing.load(Ordering::Acquire) {
+            self.inner.queues.put_back(&req.department, items);
+            return Err(EngineError::ShuttingDown);
+        }
+        self.inner.in_flight.fetch_add(1, Ordering::AcqRel);
+        let _guard = super::InFlight(&self.inner.in_flight, &self.inner.idle);
+        let lease =
+            jiff::SignedDuration::try_from(req.lease).unwrap_or(jiff::SignedDuration::from_mins(5));
+        let actor = Actor::Department(Arc::from(req.department.as_str()));
+        let mut prepared = Vec::with_capacity(items.len());
+        let mut items = items.into_iter();
+        let mut failed = None;
+        for item in items.by_ref() {
+            let until = self
+                .inner
+                .clock
+                .now()
+                .checked_add(lease)
+                .unwrap_or(Timestamp::MAX);
+            let command = Command::new(
+                actor.clone(),
+                Action::Lease {
+                    task: item.task,
+                    worker: req.worker.clone(),
+                    until,
+                },
+            );
+            match self
+                .prepare(&item.case_no, &command, None, None, true, None)
+                .await
+            {
+                Ok((stepped, pending)) => prepared.push((item, stepped, pending)),
+                // Settled, leased elsewhere or withdrawn meanwhile: not ours any more.
+                Err(EngineError::Rejected(_) | EngineError::UnknownCase { .. }) => {}
+                Err(e) => {
+                    failed = Some((Some(item), e));
+                    break;
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(prepared.len());
+        let mut effects = VecDeque::new();
+        for (item, stepped, pending) in prepared {
+            if let Err(e) = self.settle(&item.case_no, pending).await {
+                // Not leased after all: the unit is still dispatched; the queue keeps it.
+                self.inner.queues.put_back(&req.department, vec![item]);
+                if failed.is_none() {
+                    failed = Some((None, e));
+                }
+                continue;
+            }
+            self.effects(&stepped.effects, &mut effects);
+            let Some((token, expires_at)) = stepped.events.iter().find_map(|e| match &e.kind {
+                EventKind::TaskLeased {
+                    token, expires_at, ..
+                } => Some((*token, *expires_at)),
+                _ => None,
+            }) else {
+                continue;
+            };
+            let leased = self
+                .with_case(&item.case_no, |s| {
+                    let u = s.unit(item.task)?;
+                    let input = u.input.clone().unwrap_or_default();
+                    let work = super::work_of(
+                        s,
+                        item.task,
+                        u.attempts,
+                        input,
+                        u.dispatched_at.unwrap_or(expires_at),
+                    );
+                    Some(LeasedWork {
+                        work,
+                        lease_token: token,
+                        lease_expires_at: expires_at,
+                        deadline: u.due,
+                    })
+                })
+                .await?;
+            out.extend(leased);
+        }
+        self.drain(effects).await;
+        if let Some((item, e)) = failed {
+            // The units not reached go back to the queue.
+            let rest: Vec<Item> = item.into_iter().chain(items).collect();
+            self.inner.queues.put_back(&req.department, rest);
+            // Leases already recorded are handed out; the error only when none was.
+            if out.is_empty() {
+                return Err(e);
+            }
+        }
+        Ok(out)
+    }
     /// Whether a unit is waiting in a queue (dispatched, no live lease).
     pub(crate) fn queueable(state: &crate::case::CaseState, r: TaskRef, now: Timestamp) -> bool {
         state.unit(r).is_some_and(|u| {

@@ -117,8 +117,10 @@ pub struct HeartbeatBody {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptBody {
-    /// The lease's token.
-    pub lease_token: u64,
+    /// The lease's token. Left out (or 0) by a back office answering a task pushed to it
+    /// by its webhook, which was never leased; refused (409) while a lease is live.
+    #[serde(default)]
+    pub lease_token: Option<u64>,
     /// The department's own receipt number.
     #[serde(default)]
     pub receipt_no: Option<String>,
@@ -165,8 +167,10 @@ pub struct MissingBody {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompleteBody {
-    /// The lease's token.
-    pub lease_token: u64,
+    /// The lease's token. Left out (or 0) by a back office answering a task pushed to it
+    /// by its webhook, which was never leased; refused (409) while a lease is live.
+    #[serde(default)]
+    pub lease_token: Option<u64>,
     /// approved, rejected or supplement.
     pub decision: DecisionKind,
     /// With approved: the output, as the task declares it.
@@ -185,8 +189,10 @@ pub struct CompleteBody {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FailBody {
-    /// The lease's token.
-    pub lease_token: u64,
+    /// The lease's token. Left out (or 0) by a back office answering a task pushed to it
+    /// by its webhook, which was never leased; refused (409) while a lease is live.
+    #[serde(default)]
+    pub lease_token: Option<u64>,
     /// What went wrong.
     pub error: String,
     /// Retry after this long (e.g. `10m`) instead of the task's backoff.
@@ -234,8 +240,10 @@ impl From<StepBody> for SpecialStep {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SuspendBody {
-    /// The lease's token.
-    pub lease_token: u64,
+    /// The lease's token. Left out (or 0) by a back office answering a task pushed to it
+    /// by its webhook, which was never leased; refused (409) while a lease is live.
+    #[serde(default)]
+    pub lease_token: Option<u64>,
     /// 公示, 听证, 专家评审, 检验检测, 现场踏勘 or other.
     pub reason: StepBody,
     /// What it is about.
@@ -250,8 +258,10 @@ pub struct SuspendBody {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResumeBody {
-    /// The lease's token.
-    pub lease_token: u64,
+    /// The lease's token. Left out (or 0) by a back office answering a task pushed to it
+    /// by its webhook, which was never leased; refused (409) while a lease is live.
+    #[serde(default)]
+    pub lease_token: Option<u64>,
 }
 
 /// The answer to a task call.

@@ -90,7 +90,7 @@ pub(crate) async fn fetch<S: Store + Clone>(
     // In its own task: leases taken are recorded even if the client goes away (they then
     // expire and the tasks return to the queue).
     let handle = tokio::spawn(async move {
-        let leased = fetch_in_chunks(engine, req).await;
+        let leased = engine.fetch(&req).await;
         drop(permit);
         leased
     });
@@ -107,63 +107,23 @@ pub(crate) async fn fetch<S: Store + Clone>(
     }))
 }
 
-/// Units leased by one engine fetch at a time: the engine records a batch's leases one
-/// after the other, each waiting for its commit, so a large batch is leased in small
-/// chunks side by side (their commits then share the store's group commits).
-const CHUNK: usize = 2;
-
-/// Waits (long poll) for a first unit; once one came, leases the rest of `max` in parallel
-/// chunks without waiting.
-async fn fetch_in_chunks<S: Store + Clone>(
-    engine: yijian_engine::Engine<S>,
-    req: FetchRequest,
-) -> Result<Vec<yijian_engine::LeasedWork>, yijian_engine::EngineError> {
-    let first = FetchRequest {
-        max: 1,
-        ..req.clone()
-    };
-    let mut leased = engine.fetch(&first).await?;
-    if leased.len() < first.max || req.max <= first.max {
-        return Ok(leased);
-    }
-    let mut rest = req.max - leased.len();
-    let mut set = tokio::task::JoinSet::new();
-    while rest > 0 {
-        let chunk = FetchRequest {
-            max: rest.min(CHUNK),
-            wait: Duration::ZERO,
-            ..req.clone()
-        };
-        rest -= chunk.max;
-        let engine = engine.clone();
-        set.spawn(async move { engine.fetch(&chunk).await });
-    }
-    let mut failed = None;
-    while let Some(r) = set.join_next().await {
-        match r {
-            Ok(Ok(more)) => leased.extend(more),
-            Ok(Err(e)) => failed = Some(e),
-            Err(_) => {}
-        }
-    }
-    // Leases already recorded are handed out even if a later chunk failed.
-    match failed {
-        Some(e) if leased.is_empty() => Err(e),
-        _ => Ok(leased),
-    }
-}
-
 /// Runs a department's command on a unit it holds the lease of.
 async fn command<S: Store + Clone>(
     st: &AppState<S>,
     caller: &Caller,
     task_id: &str,
-    token: u64,
+    token: Option<u64>,
     action: impl FnOnce(TaskRef) -> Action,
 ) -> Result<(Located, Result<Vec<Event>, ApiError>), ApiError> {
     let id = TaskId::parse(task_id)?;
     let loc = st.locate(caller, &id).await?;
-    let cmd = Command::new(caller.actor(), action(loc.task)).with_lease(token);
+    let cmd = Command::new(caller.actor(), action(loc.task));
+    // No token: a back office answering a task pushed to it (never leased); the engine
+    // refuses it while somebody's lease is live.
+    let cmd = match token {
+        Some(t) if t != 0 => cmd.with_lease(t),
+        _ => cmd.without_lease(),
+    };
     let engine = st.engine().clone();
     let no = loc.case_no.clone();
     let result = st.run(async move { engine.execute(&no, cmd).await }).await;
@@ -210,7 +170,7 @@ pub(crate) async fn heartbeat<S: Store + Clone>(
         .now()
         .checked_add(jiff::SignedDuration::try_from(lease).unwrap_or(jiff::SignedDuration::MAX))
         .unwrap_or(jiff::Timestamp::MAX);
-    let (loc, events) = command(&st, &caller, &task_id, body.lease_token, |task| {
+    let (loc, events) = command(&st, &caller, &task_id, Some(body.lease_token), |task| {
         Action::Heartbeat { task, until }
     })
     .await?;
@@ -246,7 +206,7 @@ pub(crate) async fn accept<S: Store + Clone>(
     .await?;
     events?;
     let mut a = answer(&loc, "accepted");
-    a.lease_token = Some(body.lease_token);
+    a.lease_token = Some(body.lease_token.unwrap_or(0));
     Ok(Json(a))
 }
 
@@ -324,7 +284,7 @@ pub(crate) async fn complete<S: Store + Clone>(
         }
         Err(e)
             if matches!(e.code(), "stale_lease" | "task_not_open" | "wrong_step")
-                && is_repeat(&st, &loc, body.lease_token, decision.status()).await =>
+                && is_repeat(&st, &loc, body.lease_token.unwrap_or(0), decision.status()).await =>
         {
             Ok(Json(done))
         }
@@ -351,7 +311,7 @@ async fn is_repeat<S: Store + Clone>(
     };
     let state = yijian_engine::replay(CaseState::new(loc.case_no.clone(), bp), &events);
     state.unit(loc.task).is_some_and(|u| {
-        u.status.as_str() == status && u.lease.as_ref().is_some_and(|l| l.token == token)
+        u.status.as_str() == status && u.lease.as_ref().map_or(token == 0, |l| l.token == token)
     })
 }
 
