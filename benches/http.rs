@@ -1,12 +1,14 @@
 //! bundle-5 end to end over HTTP: `yijian serve`'s app on a SQLite file, on loopback.
 //!
-//! Run with: `cargo bench --bench http` (options: `-- --cases 5000 --window 100 --chain 1000`)
+//! Run with: `cargo bench --bench http` (options: `-- --cases 5000 --window 100 --chain 1000
+//! --batched-only`)
 //!
 //! - **throughput**: submit → 5 parallel department tasks (a..e) → join → end. A window
 //!   client keeps about `--window` cases in flight; 5 worker clients, one per department,
-//!   fetch in batches (`max: 50`, long polling) and complete every task they get,
-//!   each in a request of its own while fetching again, with `{"licence_no": "X"}`.
-//!   Prints cases/s over `--cases` cases.
+//!   fetch in batches (`max: 50`, long polling) and complete every task they get with
+//!   `{"licence_no": "X"}` while fetching again: first each task in a request of its own,
+//!   then each fetched batch in one `POST /v1/departments/{id}/tasks/complete`. Prints
+//!   cases/s of both over `--cases` cases, and their ratio.
 //! - **latency**: a 2-step bundle (a → b). From the moment worker a sends its completion
 //!   to the moment worker b's long poll returns the dependant task: p50 / p99 over
 //!   `--chain` cases, 10 in flight.
@@ -108,6 +110,27 @@ impl Bench {
         .await;
     }
 
+    /// Completes every task of a fetched batch in one request.
+    async fn complete_all(&self, dep: &str, tasks: &[Value]) {
+        let completions: Vec<Value> = tasks
+            .iter()
+            .map(|t| {
+                json!({"task_id": t["task_id"], "lease_token": t["lease_token"],
+                       "decision": "approved", "output": {"licence_no": "X"}})
+            })
+            .collect();
+        let v = self
+            .post(
+                &format!("/v1/departments/{dep}/tasks/complete"),
+                &self.tokens.departments[dep],
+                json!({ "completions": completions }),
+            )
+            .await;
+        for r in v["results"].as_array().into_iter().flatten() {
+            assert_eq!(r["status"], 200, "{r}");
+        }
+    }
+
     async fn submit(&self, bundle: &str) -> String {
         let v = self
             .post(
@@ -152,51 +175,74 @@ async fn start() -> (Arc<Bench>, tempfile::TempDir) {
     (Arc::new(Bench { base, http, tokens }), dir)
 }
 
-async fn throughput(bench: Arc<Bench>, cases: usize, window: usize) -> f64 {
+/// Counts a completed task; the case's fifth closes it and opens room for another.
+struct Tally {
+    cases: usize,
+    room: Arc<Semaphore>,
+    done: AtomicUsize,
+    progress: Mutex<HashMap<String, u8>>,
+    finished: tokio::sync::Notify,
+}
+
+impl Tally {
+    fn task_done(&self, t: &Value) {
+        let case_no = t["case_no"].as_str().unwrap_or_default().to_owned();
+        let closed = {
+            let mut p = self.progress.lock().expect("progress");
+            let n = p.entry(case_no.clone()).or_default();
+            *n += 1;
+            let closed = *n == 5;
+            if closed {
+                p.remove(&case_no);
+            }
+            closed
+        };
+        if closed {
+            self.room.add_permits(1);
+            if self.done.fetch_add(1, Ordering::AcqRel) + 1 == self.cases {
+                self.finished.notify_one();
+            }
+        }
+    }
+}
+
+/// bundle-5 cases/s. `batched`: each fetched batch is completed in one request
+/// (`POST /v1/departments/{id}/tasks/complete`); otherwise one request per task.
+async fn throughput(bench: Arc<Bench>, cases: usize, window: usize, batched: bool) -> f64 {
     let room = Arc::new(Semaphore::new(window));
-    let done = Arc::new(AtomicUsize::new(0));
-    let progress: Arc<Mutex<HashMap<String, u8>>> = Arc::default();
-    let finished = Arc::new(tokio::sync::Notify::new());
+    let tally = Arc::new(Tally {
+        cases,
+        room: room.clone(),
+        done: AtomicUsize::new(0),
+        progress: Mutex::default(),
+        finished: tokio::sync::Notify::new(),
+    });
     let start = Instant::now();
     for dep in DEPARTMENTS {
-        let (bench, room, done, progress, finished) = (
-            bench.clone(),
-            room.clone(),
-            done.clone(),
-            progress.clone(),
-            finished.clone(),
-        );
-        // A worker: fetches in batches, hands each task to a completion of its own, and
-        // fetches again at once.
+        let (bench, tally) = (bench.clone(), tally.clone());
+        // A worker: fetches in batches, hands the batch (or each task) to a completion
+        // request of its own, and fetches again at once.
         tokio::spawn(async move {
-            while done.load(Ordering::Acquire) < cases {
-                for t in bench.fetch(dep).await {
-                    let (bench, room, done, progress, finished) = (
-                        bench.clone(),
-                        room.clone(),
-                        done.clone(),
-                        progress.clone(),
-                        finished.clone(),
-                    );
+            while tally.done.load(Ordering::Acquire) < cases {
+                let tasks = bench.fetch(dep).await;
+                if tasks.is_empty() {
+                    continue;
+                }
+                if batched {
+                    let (bench, tally) = (bench.clone(), tally.clone());
+                    tokio::spawn(async move {
+                        bench.complete_all(dep, &tasks).await;
+                        for t in &tasks {
+                            tally.task_done(t);
+                        }
+                    });
+                    continue;
+                }
+                for t in tasks {
+                    let (bench, tally) = (bench.clone(), tally.clone());
                     tokio::spawn(async move {
                         bench.complete(dep, &t).await;
-                        let case_no = t["case_no"].as_str().unwrap_or_default().to_owned();
-                        let closed = {
-                            let mut p = progress.lock().expect("progress");
-                            let n = p.entry(case_no.clone()).or_default();
-                            *n += 1;
-                            let closed = *n == 5;
-                            if closed {
-                                p.remove(&case_no);
-                            }
-                            closed
-                        };
-                        if closed {
-                            room.add_permits(1);
-                            if done.fetch_add(1, Ordering::AcqRel) + 1 == cases {
-                                finished.notify_one();
-                            }
-                        }
+                        tally.task_done(&t);
                     });
                 }
             }
@@ -215,8 +261,8 @@ async fn throughput(bench: Arc<Bench>, cases: usize, window: usize) -> f64 {
             }
         });
     }
-    let waited = finished.notified();
-    if done.load(Ordering::Acquire) < cases {
+    let waited = tally.finished.notified();
+    if tally.done.load(Ordering::Acquire) < cases {
         waited.await;
     }
     cases as f64 / start.elapsed().as_secs_f64()
@@ -294,11 +340,19 @@ fn main() {
     rt.block_on(async {
         let (bench, _dir) = start().await;
         // Warm up: connections, caches, the SQLite file.
-        throughput(bench.clone(), 200.min(cases), window).await;
+        throughput(bench.clone(), 200.min(cases), window, true).await;
         // Let the warm-up's workers see they are done (their long polls last 1s).
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        let rate = throughput(bench.clone(), cases, window).await;
-        println!("http bundle-5: {cases} cases, {window} in flight, 5 workers (batch 50): {rate:.0} cases/s");
+        let single = if std::env::args().any(|a| a == "--batched-only") {
+            f64::NAN
+        } else {
+            let r = throughput(bench.clone(), cases, window, false).await;
+            println!("http bundle-5: {cases} cases, {window} in flight, 5 workers (fetch 50, one completion per request): {r:.0} cases/s");
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            r
+        };
+        let batched = throughput(bench.clone(), cases, window, true).await;
+        println!("http bundle-5: {cases} cases, {window} in flight, 5 workers (fetch 50, batch completion): {batched:.0} cases/s ({:.2}x)", batched / single);
         tokio::time::sleep(Duration::from_millis(1500)).await;
         let s = latency(bench, chain).await;
         println!(

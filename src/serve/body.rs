@@ -12,9 +12,10 @@ pub use cases::{
     TriggerBody, WithdrawBody,
 };
 pub use queues::{
-    AcceptBody, CompleteBody, DecisionKind, FailBody, FetchBody, FetchResponse, FetchedTask,
-    HeartbeatBody, IncidentAction, IncidentBody, IncidentList, MissingBody, ResumeBody, StepBody,
-    SuspendBody, TaskAnswer,
+    AcceptBody, BatchCompletion, BatchResult, CompleteBatchBody, CompleteBatchResponse,
+    CompleteBody, DecisionKind, FailBody, FetchBody, FetchResponse, FetchedTask, HeartbeatBody,
+    IncidentAction, IncidentBody, IncidentList, MissingBody, ResumeBody, StepBody, SuspendBody,
+    TaskAnswer,
 };
 
 use serde::Serialize;

@@ -119,7 +119,7 @@ pub struct ErrorBody {
 }
 
 /// `{code, message, details}`.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable code, e.g. `stale_lease`.
     pub code: String,
@@ -210,6 +210,11 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Internal { .. } => "internal",
         }
+    }
+
+    /// `{code, message, details}` as the body shows them.
+    pub fn detail(&self) -> ErrorDetail {
+        self.body().error
     }
 
     fn body(&self) -> ErrorBody {

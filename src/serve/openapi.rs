@@ -19,7 +19,7 @@ use super::routes::{actions, bundles, cases, ops, queues};
         bundles::deploy, bundles::list, bundles::latest, bundles::version, bundles::graph,
         cases::submit, cases::search, cases::get, cases::events,
         actions::supplement, actions::withdraw, actions::evaluate, actions::confirm, actions::trigger,
-        queues::fetch, queues::heartbeat, queues::accept, queues::complete, queues::fail,
+        queues::fetch, queues::complete_batch, queues::heartbeat, queues::accept, queues::complete, queues::fail,
         queues::suspend, queues::resume,
         ops::incidents, ops::retry, ops::cancel, ops::healthz, ops::readyz, ops::metrics,
     ),

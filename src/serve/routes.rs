@@ -50,6 +50,10 @@ pub(crate) fn router<S: Store + Clone>(state: AppState<S>) -> Router {
         .route("/v1/triggers", post(actions::trigger::<S>))
         .route("/v1/departments/{id}/tasks/fetch", post(queues::fetch::<S>))
         .route(
+            "/v1/departments/{id}/tasks/complete",
+            post(queues::complete_batch::<S>),
+        )
+        .route(
             "/v1/tasks/{task_id}/heartbeat",
             post(queues::heartbeat::<S>),
         )

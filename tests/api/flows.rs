@@ -528,3 +528,123 @@ async fn leases_survive_a_restart() {
     );
     drop(server.stop().await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_completions_is_answered_one_by_one() {
+    let server = Server::start().await;
+    let mut cases = Vec::new();
+    for i in 0..3 {
+        let (s, v) = server
+            .post(
+                "/v1/cases",
+                &server.tokens.window,
+                restaurant(&format!("batch-{i}")),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        cases.push(v["case_no"].as_str().expect("case_no").to_owned());
+    }
+    let tasks = server.fetch("market", 10, "2s").await;
+    assert_eq!(tasks.len(), 3, "{tasks:?}");
+    let of = |case: &str| {
+        tasks
+            .iter()
+            .find(|t| t["case_no"] == case)
+            .cloned()
+            .expect("the case's task")
+    };
+    let (a, b, c) = (of(&cases[0]), of(&cases[1]), of(&cases[2]));
+    let before_b = server.events(&cases[1]).await;
+    let before_c = server.events(&cases[2]).await;
+    let good = json!({"task_id": a["task_id"], "lease_token": a["lease_token"],
+                      "decision": "approved", "output": output_for("food_permit")});
+    let batch = json!({"completions": [
+        good,
+        {"task_id": b["task_id"], "lease_token": b["lease_token"], "decision": "approved",
+         "output": {"permit_no": 42}},
+        {"task_id": c["task_id"], "lease_token": 999, "decision": "rejected", "reason": "不符合"},
+        {"task_id": format!("{}:no_such_task", cases[0]), "decision": "rejected", "reason": "x"},
+        good,
+    ]});
+    let market = server.dept("market");
+    let (s, v) = server
+        .post("/v1/departments/market/tasks/complete", &market, batch)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let results = v["results"].as_array().expect("results");
+    let statuses: Vec<u64> = results
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap_or(0))
+        .collect();
+    assert_eq!(statuses, [200, 422, 409, 404, 200], "{v:#}");
+    assert_eq!(results[0]["answer"]["status"], "approved");
+    assert_eq!(
+        results[4]["answer"], results[0]["answer"],
+        "a repeat in the batch answers the same"
+    );
+    assert_eq!(results[1]["error"]["code"], "invalid_output");
+    assert_eq!(results[2]["error"]["code"], "stale_lease");
+    assert_eq!(results[3]["error"]["code"], "unknown_task");
+    assert_eq!(
+        status_of(&server.case(&cases[0]).await, "food_permit"),
+        "approved"
+    );
+    assert_eq!(
+        server.events(&cases[1]).await,
+        before_b,
+        "refused: unchanged"
+    );
+    assert_eq!(
+        server.events(&cases[2]).await,
+        before_c,
+        "refused: unchanged"
+    );
+
+    // The whole request is refused when it is malformed, empty, too long, or another
+    // department's.
+    let (s, v) = server
+        .post(
+            "/v1/departments/market/tasks/complete",
+            &market,
+            json!({"completions": []}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_body"))
+    );
+    let many: Vec<Value> = (0..101).map(|_| good_clone(&a)).collect();
+    let (s, _) = server
+        .post(
+            "/v1/departments/market/tasks/complete",
+            &market,
+            json!({"completions": many}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, v) = server
+        .post(
+            "/v1/departments/market/tasks/complete",
+            &server.dept("fire"),
+            json!({"completions": [good_clone(&b)]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    // A fire token naming market's task inside fire's own batch: 403 for that item.
+    let (s, v) = server
+        .post(
+            "/v1/departments/fire/tasks/complete",
+            &server.dept("fire"),
+            json!({"completions": [good_clone(&b)]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["results"][0]["status"], 403, "{v}");
+    assert_eq!(server.events(&cases[1]).await, before_b);
+    server.stop().await;
+}
+
+fn good_clone(t: &Value) -> Value {
+    json!({"task_id": t["task_id"], "lease_token": t["lease_token"],
+           "decision": "approved", "output": output_for("food_permit")})
+}

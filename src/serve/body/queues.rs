@@ -185,6 +185,96 @@ pub struct CompleteBody {
     pub missing: Option<Vec<MissingBody>>,
 }
 
+/// `POST /v1/departments/{id}/tasks/complete`: decisions on many tasks at once.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteBatchBody {
+    /// 1..=100 completions, each as `POST /v1/tasks/{task_id}/complete` takes it, with its
+    /// `task_id`.
+    pub completions: Vec<BatchCompletion>,
+}
+
+/// One completion of a batch.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchCompletion {
+    /// The task id (`<case_no>:<task>`, not encoded).
+    pub task_id: String,
+    /// The lease's token (left out for a task pushed by a webhook).
+    #[serde(default)]
+    pub lease_token: Option<u64>,
+    /// approved, rejected or supplement.
+    pub decision: DecisionKind,
+    /// With approved: the output, as the task declares it.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub output: Option<Value>,
+    /// With rejected: the written reason.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// With supplement: what is missing.
+    #[serde(default)]
+    pub missing: Option<Vec<MissingBody>>,
+}
+
+impl BatchCompletion {
+    /// The task id and the single completion's body.
+    pub fn split(self) -> (String, CompleteBody) {
+        (
+            self.task_id,
+            CompleteBody {
+                lease_token: self.lease_token,
+                decision: self.decision,
+                output: self.output,
+                reason: self.reason,
+                missing: self.missing,
+            },
+        )
+    }
+}
+
+/// The answer to a batch of completions.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CompleteBatchResponse {
+    /// One per completion, in the order sent.
+    pub results: Vec<BatchResult>,
+}
+
+/// What became of one completion of a batch.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BatchResult {
+    /// The task id as sent.
+    pub task_id: String,
+    /// The status the completion would have had alone (200, 404, 409, 422…).
+    pub status: u16,
+    /// On 200: the answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<TaskAnswer>,
+    /// Otherwise: the error, as the single endpoint gives it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<crate::serve::error::ErrorDetail>,
+}
+
+impl BatchResult {
+    /// The result of one completion.
+    pub fn of(task_id: String, r: Result<TaskAnswer, crate::serve::error::ApiError>) -> Self {
+        match r {
+            Ok(a) => BatchResult {
+                task_id,
+                status: 200,
+                answer: Some(a),
+                error: None,
+            },
+            Err(e) => BatchResult {
+                task_id,
+                status: e.status().as_u16(),
+                answer: None,
+                error: Some(e.detail()),
+            },
+        }
+    }
+}
+
 /// `POST /v1/tasks/{task_id}/fail`: a technical failure.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -13,8 +13,9 @@ use yijian_engine::{Action, Command, Event, FetchRequest, TaskRef};
 
 use crate::serve::auth::Caller;
 use crate::serve::body::{
-    AcceptBody, CompleteBody, DecisionKind, FailBody, FetchBody, FetchResponse, FetchedTask,
-    HeartbeatBody, ResumeBody, SuspendBody, TaskAnswer, time,
+    AcceptBody, BatchCompletion, BatchResult, CompleteBatchBody, CompleteBatchResponse,
+    CompleteBody, DecisionKind, FailBody, FetchBody, FetchResponse, FetchedTask, HeartbeatBody,
+    ResumeBody, SuspendBody, TaskAnswer, time,
 };
 use crate::serve::config::parse_duration;
 use crate::serve::error::{ApiError, ApiJson, ApiPath, ErrorBody};
@@ -230,6 +231,92 @@ pub(crate) async fn complete<S: Store + Clone>(
     ApiPath(task_id): ApiPath<String>,
     ApiJson(body): ApiJson<CompleteBody>,
 ) -> Result<Json<TaskAnswer>, ApiError> {
+    complete_one(&st, &caller, &task_id, body).await.map(Json)
+}
+
+/// The most completions one batch may carry.
+const MAX_BATCH: usize = 100;
+
+/// Decisions on many tasks of the department in one request (a back office working
+/// through a fetched batch). Each completion is checked and applied as if sent alone —
+/// same rules, same answers, same error codes — and they are applied side by side, so
+/// they share the store's group commits. One failing completion does not fail the others:
+/// the answer is 200 with a result per completion, in order.
+#[utoipa::path(
+    post, path = "/v1/departments/{id}/tasks/complete", tag = "queues",
+    params(("id" = String, Path, description = "Department id")),
+    request_body = CompleteBatchBody,
+    responses(
+        (status = 200, description = "One result per completion, in order", body = CompleteBatchResponse),
+        (status = 400, body = ErrorBody), (status = 403, description = "Another department's token", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn complete_batch<S: Store + Clone>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    ApiPath(department): ApiPath<String>,
+    ApiJson(body): ApiJson<CompleteBatchBody>,
+) -> Result<Json<CompleteBatchResponse>, ApiError> {
+    caller.require_department(&department)?;
+    let n = body.completions.len();
+    if !(1..=MAX_BATCH).contains(&n) {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            format!("`completions` has {n}; send 1..={MAX_BATCH}"),
+        ));
+    }
+    let ids: Vec<String> = body.completions.iter().map(|c| c.task_id.clone()).collect();
+    // Completions of one task run in the order sent (a repeat then sees the first one
+    // committed); different tasks run side by side.
+    let mut groups: Vec<(String, Vec<(usize, BatchCompletion)>)> = Vec::new();
+    for (i, item) in body.completions.into_iter().enumerate() {
+        match groups.iter_mut().find(|(id, _)| *id == item.task_id) {
+            Some((_, g)) => g.push((i, item)),
+            None => groups.push((item.task_id.clone(), vec![(i, item)])),
+        }
+    }
+    let mut set = tokio::task::JoinSet::new();
+    for (_, group) in groups {
+        let (st, caller) = (st.clone(), caller.clone());
+        set.spawn(async move {
+            let mut out = Vec::with_capacity(group.len());
+            for (i, item) in group {
+                let (task_id, body) = item.split();
+                out.push((i, complete_one(&st, &caller, &task_id, body).await));
+            }
+            out
+        });
+    }
+    let mut results: Vec<Option<BatchResult>> = (0..n).map(|_| None).collect();
+    while let Some(joined) = set.join_next().await {
+        let done = joined.map_err(|e| ApiError::internal(format!("a completion failed: {e}")))?;
+        for (i, r) in done {
+            if let Some(slot) = results.get_mut(i) {
+                *slot = Some(BatchResult::of(ids[i].clone(), r));
+            }
+        }
+    }
+    Ok(Json(CompleteBatchResponse {
+        results: results
+            .into_iter()
+            .zip(ids)
+            .map(|(r, id)| {
+                r.unwrap_or_else(|| {
+                    BatchResult::of(id, Err(ApiError::internal("a completion was lost")))
+                })
+            })
+            .collect(),
+    }))
+}
+
+/// One completion, as `POST /v1/tasks/{task_id}/complete` answers it.
+async fn complete_one<S: Store + Clone>(
+    st: &AppState<S>,
+    caller: &Caller,
+    task_id: &str,
+    body: CompleteBody,
+) -> Result<TaskAnswer, ApiError> {
     let misplaced = |field: &str, decision: &str| {
         ApiError::bad_request(
             "invalid_body",
@@ -274,19 +361,19 @@ pub(crate) async fn complete<S: Store + Clone>(
             Box::new(move |task| Action::RequestSupplement { task, missing })
         }
     };
-    let (loc, events) = command(&st, &caller, &task_id, body.lease_token, build).await?;
+    let (loc, events) = command(st, caller, task_id, body.lease_token, build).await?;
     let done = answer(&loc, decision.status());
     match events {
         Ok(_) => {
             let i = decision as usize;
             st.counters().completions[i].fetch_add(1, Ordering::Relaxed);
-            Ok(Json(done))
+            Ok(done)
         }
         Err(e)
             if matches!(e.code(), "stale_lease" | "task_not_open" | "wrong_step")
-                && is_repeat(&st, &loc, body.lease_token.unwrap_or(0), decision.status()).await =>
+                && is_repeat(st, &loc, body.lease_token.unwrap_or(0), decision.status()).await =>
         {
-            Ok(Json(done))
+            Ok(done)
         }
         Err(e) => Err(e),
     }
