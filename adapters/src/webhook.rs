@@ -23,6 +23,7 @@ mod backoff;
 mod delivery;
 mod response;
 mod signature;
+mod stats;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -41,6 +42,7 @@ pub use signature::{
     DEFAULT_TOLERANCE, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, Secret, SignatureError,
     TIMESTAMP_HEADER, sign, verify_signature,
 };
+pub use stats::{LATENCY_BUCKETS, WebhookStats};
 
 use delivery::{Delivery, Transport, delivery_id, error_chain};
 
@@ -168,6 +170,16 @@ impl fmt::Debug for Webhook {
 }
 
 impl Webhook {
+    /// What this webhook's deliveries did so far (shared by its clones).
+    pub fn stats(&self) -> WebhookStats {
+        self.shared.transport.stats.snapshot()
+    }
+
+    /// The URL tasks are POSTed to.
+    pub fn url(&self) -> &str {
+        self.shared.transport.url.as_str()
+    }
+
     /// An adapter for `config`.
     ///
     /// # Errors
@@ -217,6 +229,7 @@ impl Webhook {
                     secret: config.secret,
                     timeout: config.timeout,
                     retry: config.retry,
+                    stats: stats::Counters::default(),
                 },
                 flights: Mutex::new(HashMap::new()),
                 next_flight: AtomicU64::new(0),

@@ -281,6 +281,16 @@ async fn a_failing_then_hanging_back_office_is_retried_until_it_approves() {
     // Loose upper bounds: the jitter stays in its window (plus scheduling slack).
     assert!(gap1 < 2 * min + 500 * MS, "{gap1:?}");
     assert!(gap2 < timeout + 4 * min + 500 * MS, "{gap2:?}");
+
+    // The figures /metrics shows: two attempts to retry (500, timeout), one answered.
+    let stats = webhook.stats();
+    assert_eq!(
+        (stats.retried, stats.answered, stats.accepted, stats.refused),
+        (2, 1, 0, 0)
+    );
+    assert_eq!(stats.latency_count, 3);
+    assert!(stats.latency_sum >= timeout, "the timed-out attempt counts its wait");
+    assert_eq!(stats.failed_deliveries, 0);
 }
 
 #[tokio::test]
@@ -334,6 +344,8 @@ async fn a_client_error_is_a_failure_without_retries() {
     // More than every backoff window: nothing else arrives.
     tokio::time::sleep(400 * MS).await;
     assert_eq!(office.received("task.dispatched").len(), 1);
+    let stats = webhook.stats();
+    assert_eq!((stats.refused, stats.failed_deliveries), (1, 1));
 }
 
 #[tokio::test]

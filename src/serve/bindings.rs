@@ -21,13 +21,32 @@ fn invalid(department: &str, message: impl Into<String>) -> StartupError {
     }
 }
 
-/// Registers the adapters of every binding; returns each department's default lease.
+/// A webhook bound to a department (and a region prefix, `""` for its own binding), kept
+/// for metrics.
+#[derive(Debug, Clone)]
+pub(crate) struct BoundWebhook {
+    pub(crate) department: String,
+    pub(crate) region: String,
+    pub(crate) webhook: Webhook,
+}
+
+/// What the bindings set up.
+#[derive(Debug, Default)]
+pub(crate) struct Bound {
+    /// Each department's default lease.
+    pub(crate) leases: BTreeMap<String, Duration>,
+    /// Every webhook.
+    pub(crate) webhooks: Vec<BoundWebhook>,
+}
+
+/// Registers the adapters of every binding.
 pub(crate) fn register<S: Store>(
     engine: &Engine<S>,
     departments: &BTreeMap<String, Binding>,
     index: &CaseIndex,
-) -> Result<BTreeMap<String, Duration>, StartupError> {
+) -> Result<Bound, StartupError> {
     let mut leases = BTreeMap::new();
+    let mut webhooks = Vec::new();
     for (dep, binding) in departments {
         if let Some(l) = &binding.lease {
             leases.insert(
@@ -52,7 +71,15 @@ pub(crate) fn register<S: Store>(
                 format!("departments.{dep}.regions.{prefix}")
             };
             let route = match b.adapter {
-                AdapterKind::Http => Route::Http(webhook(dep, &key, b)?),
+                AdapterKind::Http => {
+                    let w = webhook(dep, &key, b)?;
+                    webhooks.push(BoundWebhook {
+                        department: dep.clone(),
+                        region: prefix.clone(),
+                        webhook: w.clone(),
+                    });
+                    Route::Http(w)
+                }
                 AdapterKind::Queue => Route::Queue,
             };
             routes.push((prefix, route));
@@ -78,7 +105,7 @@ pub(crate) fn register<S: Store>(
         tracing::info!(department = %dep, "department bound to its webhook (some regions may stay queue-bound)");
         engine.register_adapter(dep.clone(), adapter);
     }
-    Ok(leases)
+    Ok(Bound { leases, webhooks })
 }
 
 fn flatten<'a>(

@@ -254,6 +254,91 @@ fn counters<S: Store + Clone>(out: &mut String, state: &AppState<S>) {
         "Technical failures reported by back offices through `fail`.",
     );
     let _ = writeln!(out, "yijian_adapter_errors_total {}", bump(&c.failures));
+    webhooks(out, state.webhooks());
+}
+
+/// Delivery figures of every webhook binding: attempts by outcome, attempt latency, and
+/// deliveries that failed their task.
+fn webhooks(out: &mut String, bound: &[super::bindings::BoundWebhook]) {
+    if bound.is_empty() {
+        return;
+    }
+    let labels = |b: &super::bindings::BoundWebhook| {
+        format!(
+            "department=\"{}\",region=\"{}\"",
+            label(&b.department),
+            label(&b.region)
+        )
+    };
+    header(
+        out,
+        "yijian_webhook_attempts_total",
+        "counter",
+        "Webhook delivery attempts by outcome (answered, accepted, retried, refused).",
+    );
+    for b in bound {
+        let s = b.webhook.stats();
+        let l = labels(b);
+        for (outcome, n) in [
+            ("answered", s.answered),
+            ("accepted", s.accepted),
+            ("retried", s.retried),
+            ("refused", s.refused),
+        ] {
+            let _ = writeln!(
+                out,
+                "yijian_webhook_attempts_total{{{l},outcome=\"{outcome}\"}} {n}"
+            );
+        }
+    }
+    header(
+        out,
+        "yijian_webhook_failed_deliveries_total",
+        "counter",
+        "Webhook deliveries that ended by failing their task (refused, or attempts spent).",
+    );
+    for b in bound {
+        let _ = writeln!(
+            out,
+            "yijian_webhook_failed_deliveries_total{{{}}} {}",
+            labels(b),
+            b.webhook.stats().failed_deliveries
+        );
+    }
+    header(
+        out,
+        "yijian_webhook_attempt_seconds",
+        "histogram",
+        "Time of one webhook delivery attempt, from sending to the last byte of the answer.",
+    );
+    for b in bound {
+        let s = b.webhook.stats();
+        let l = labels(b);
+        for (le, n) in yijian_adapters::webhook::LATENCY_BUCKETS
+            .iter()
+            .zip(s.latency_buckets)
+        {
+            let _ = writeln!(
+                out,
+                "yijian_webhook_attempt_seconds_bucket{{{l},le=\"{le}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "yijian_webhook_attempt_seconds_bucket{{{l},le=\"+Inf\"}} {}",
+            s.latency_count
+        );
+        let _ = writeln!(
+            out,
+            "yijian_webhook_attempt_seconds_sum{{{l}}} {}",
+            s.latency_sum.as_secs_f64()
+        );
+        let _ = writeln!(
+            out,
+            "yijian_webhook_attempt_seconds_count{{{l}}} {}",
+            s.latency_count
+        );
+    }
 }
 
 #[cfg(test)]

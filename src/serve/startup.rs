@@ -105,7 +105,7 @@ pub async fn prepare<S: Store + Clone>(
         .await?;
     let deployed = deploy_folders(&engine, &config.bundles, workdir).await?;
     let index = index_cases(&store).await?;
-    let leases = super::bindings::register(&engine, &config.departments, &index)?;
+    let bound = super::bindings::register(&engine, &config.departments, &index)?;
     let (tokens, dev_tokens) = if config.tokens.is_empty() {
         let mut departments: BTreeSet<String> = config.departments.keys().cloned().collect();
         for bp in engine.blueprints() {
@@ -130,9 +130,10 @@ pub async fn prepare<S: Store + Clone>(
         .tokens(tokens)
         .limits(limits)
         .index(index);
-    for (dep, lease) in leases {
+    for (dep, lease) in bound.leases {
         builder = builder.default_lease(dep, lease);
     }
+    let builder = builder.webhooks(bound.webhooks);
     let state = builder.build();
     let recovered = engine.recover().await?;
     info!(recovered, "open cases recovered");

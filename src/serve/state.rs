@@ -74,6 +74,7 @@ struct Shared<S: Store> {
     limits: Limits,
     index: CaseIndex,
     leases: BTreeMap<String, Duration>,
+    webhooks: Vec<super::bindings::BoundWebhook>,
     answers: Answers,
     pub(crate) counters: Counters,
     requests: Arc<Semaphore>,
@@ -89,9 +90,17 @@ pub struct AppStateBuilder<S: Store> {
     limits: Limits,
     index: CaseIndex,
     leases: BTreeMap<String, Duration>,
+    webhooks: Vec<super::bindings::BoundWebhook>,
 }
 
 impl<S: Store> AppStateBuilder<S> {
+    /// The webhooks the bindings made (their delivery figures go to `/metrics`).
+    #[must_use]
+    pub(crate) fn webhooks(mut self, webhooks: Vec<super::bindings::BoundWebhook>) -> Self {
+        self.webhooks = webhooks;
+        self
+    }
+
     /// The tokens (default: none — every call is refused with 401).
     #[must_use]
     pub fn tokens(mut self, tokens: Tokens) -> Self {
@@ -132,6 +141,7 @@ impl<S: Store> AppStateBuilder<S> {
                 limits: self.limits,
                 index: self.index,
                 leases: self.leases,
+                webhooks: self.webhooks,
                 answers: Answers::default(),
                 counters: Counters::default(),
                 closing,
@@ -165,6 +175,7 @@ impl<S: Store + Clone> AppState<S> {
             limits: Limits::default(),
             index: CaseIndex::new(),
             leases: BTreeMap::new(),
+            webhooks: Vec::new(),
         }
     }
 
@@ -190,6 +201,10 @@ impl<S: Store + Clone> AppState<S> {
 
     pub(crate) fn counters(&self) -> &Counters {
         &self.inner.counters
+    }
+
+    pub(crate) fn webhooks(&self) -> &[super::bindings::BoundWebhook] {
+        &self.inner.webhooks
     }
 
     pub(crate) fn requests(&self) -> &Arc<Semaphore> {

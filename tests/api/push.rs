@@ -228,6 +228,23 @@ async fn pushed_tasks_are_answered_without_a_lease_and_regions_mix_queue_and_htt
         )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+
+    // /metrics: each webhook binding's attempts, latency and failed deliveries.
+    let (_, metrics) = server
+        .call(reqwest::Method::GET, "/metrics", None, None)
+        .await;
+    let metrics = metrics.as_str().unwrap_or_default().to_owned();
+    for line in [
+        "yijian_webhook_attempts_total{department=\"tobacco\",region=\"\",outcome=\"accepted\"} 2",
+        "yijian_webhook_attempts_total{department=\"urban\",region=\"320106\",outcome=\"accepted\"} 1",
+        "yijian_webhook_attempts_total{department=\"tobacco\",region=\"\",outcome=\"retried\"} 0",
+        "yijian_webhook_attempt_seconds_count{department=\"tobacco\",region=\"\"} 2",
+        "yijian_webhook_attempt_seconds_bucket{department=\"tobacco\",region=\"\",le=\"+Inf\"} 2",
+        "yijian_webhook_failed_deliveries_total{department=\"tobacco\",region=\"\"} 0",
+        "# TYPE yijian_webhook_attempt_seconds histogram",
+    ] {
+        assert!(metrics.contains(line), "{line} not in:\n{metrics}");
+    }
     server.stop().await;
 }
 

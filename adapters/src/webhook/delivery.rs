@@ -15,6 +15,7 @@ use super::response::{self, Outcome, classify};
 use super::signature::{
     DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, Secret, TIMESTAMP_HEADER, sign,
 };
+use super::stats::{AttemptOutcome, Counters};
 use super::{EVENT_CANCELLED, EVENT_DISPATCHED};
 
 /// The largest response body read; a larger decision is refused.
@@ -36,6 +37,7 @@ pub(super) struct Transport {
     pub(super) secret: Secret,
     pub(super) timeout: Duration,
     pub(super) retry: Retry,
+    pub(super) stats: Counters,
 }
 
 impl Transport {
@@ -75,6 +77,7 @@ impl Transport {
                 Outcome::Answer(decision) => return Some(decision),
                 Outcome::Fatal(error) => {
                     warn!(attempt = n, %error, "the back office refused the delivery");
+                    self.stats.failed_delivery();
                     return Some(Decision::Fail {
                         error: format!("webhook delivery {} refused: {error}", delivery.id),
                         retry_in: None,
@@ -90,6 +93,7 @@ impl Transport {
             }
         }
         warn!(attempts, error = %last, "delivery failed; attempts spent");
+        self.stats.failed_delivery();
         Some(Decision::Fail {
             error: format!(
                 "webhook delivery {} failed after {attempts} attempt(s): {last}",
@@ -131,8 +135,22 @@ impl Transport {
         }
     }
 
-    /// One signed POST, classified.
+    /// One signed POST, classified, counted and timed.
     async fn send(&self, delivery: &Delivery, event: &'static str) -> Outcome {
+        let started = std::time::Instant::now();
+        let outcome = self.post(delivery, event).await;
+        let kind = match &outcome {
+            Outcome::Answer(_) => AttemptOutcome::Answered,
+            Outcome::Accepted => AttemptOutcome::Accepted,
+            Outcome::Retry { .. } => AttemptOutcome::Retry,
+            Outcome::Fatal(_) => AttemptOutcome::Refused,
+        };
+        self.stats.attempt(kind, started.elapsed());
+        outcome
+    }
+
+    /// One signed POST, classified.
+    async fn post(&self, delivery: &Delivery, event: &'static str) -> Outcome {
         // Signed afresh on each attempt, so a retry after a long backoff is not stale.
         let timestamp = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
