@@ -36,7 +36,7 @@ struct Args {
     /// The worker's name.
     #[arg(long, default_value = "backoffice-1")]
     worker: String,
-    /// Stop when a fetch comes back empty.
+    /// Take what is ready without waiting, and stop when a fetch comes back empty.
     #[arg(long)]
     once: bool,
 }
@@ -170,11 +170,13 @@ impl Worker {
 
     async fn run(mut self) -> anyhow::Result<()> {
         let fetch = format!("/v1/departments/{}/tasks/fetch", self.args.department);
+        // A long poll while serving; `--once` drains what is ready and stops.
+        let wait = if self.args.once { "0s" } else { "30s" };
         loop {
             let (status, body) = self
                 .post(
                     &fetch,
-                    json!({"max": 10, "lease": "5m", "wait": "30s", "worker": self.args.worker}),
+                    json!({"max": 10, "lease": "5m", "wait": wait, "worker": self.args.worker}),
                 )
                 .await?;
             if !status.is_success() {

@@ -16,9 +16,11 @@
 //! - `restart`: what a restart on the same SQLite file keeps — first answers to
 //!   idempotent submissions, search over cases closed before it; commit batch sizes in
 //!   `/metrics`.
+//! - `example`: examples/backoffice_worker.rs run as processes to a finished case.
 //! - `routing`: the router without a socket (`oneshot`): 404/405, OpenAPI, health.
 
 mod bad_input;
+mod example;
 mod flows;
 mod protection;
 mod push;
