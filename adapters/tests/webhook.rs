@@ -289,7 +289,10 @@ async fn a_failing_then_hanging_back_office_is_retried_until_it_approves() {
         (2, 1, 0, 0)
     );
     assert_eq!(stats.latency_count, 3);
-    assert!(stats.latency_sum >= timeout, "the timed-out attempt counts its wait");
+    assert!(
+        stats.latency_sum >= timeout,
+        "the timed-out attempt counts its wait"
+    );
     assert_eq!(stats.failed_deliveries, 0);
 }
 
