@@ -66,6 +66,11 @@ pub struct Config {
     /// Department bindings (the adapters.yaml shape).
     #[serde(default)]
     pub departments: BTreeMap<String, Binding>,
+    /// An adapters.yaml file (dsl.md "Department bindings": a top-level `departments:`
+    /// map), relative to this configuration file; its departments join `departments` (a
+    /// department bound in both is an error).
+    #[serde(default)]
+    pub adapters: Option<PathBuf>,
     /// API tokens, stored as SHA-256 hashes. None: development tokens are generated.
     #[serde(default)]
     pub tokens: Vec<TokenConfig>,
@@ -85,6 +90,7 @@ impl Default for Config {
             bundles: default_bundles(),
             calendars: Vec::new(),
             departments: BTreeMap::new(),
+            adapters: None,
             tokens: Vec::new(),
             dev_tokens_file: None,
             limits: LimitsConfig::default(),
@@ -245,7 +251,54 @@ impl Config {
             path: path.to_owned(),
             source,
         })?;
-        Config::parse(&text, path)
+        let mut config = Config::parse(&text, path)?;
+        if let Some(file) = config.adapters.clone() {
+            let file = path.parent().unwrap_or(Path::new(".")).join(file);
+            config.merge_adapters(&file)?;
+        }
+        Ok(config)
+    }
+
+    /// Adds the departments of an adapters.yaml file.
+    ///
+    /// # Errors
+    /// The file cannot be read, does not fit the format, or binds a department this
+    /// configuration binds already.
+    pub fn merge_adapters(&mut self, file: &Path) -> Result<(), ConfigError> {
+        /// adapters.yaml: `departments:` only.
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct AdaptersFile {
+            #[serde(default)]
+            departments: BTreeMap<String, Binding>,
+        }
+        let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+            path: file.to_owned(),
+            source,
+        })?;
+        let parsed: AdaptersFile = if text.trim().is_empty() {
+            AdaptersFile {
+                departments: BTreeMap::new(),
+            }
+        } else {
+            serde_saphyr::from_str(&text).map_err(|e| ConfigError::Parse {
+                path: file.to_owned(),
+                message: e.to_string(),
+            })?
+        };
+        for (dep, binding) in parsed.departments {
+            if self.departments.contains_key(&dep) {
+                return Err(ConfigError::Invalid {
+                    key: format!("departments.{dep}"),
+                    message: format!(
+                        "bound both in the configuration and in {}; keep one",
+                        file.display()
+                    ),
+                });
+            }
+            self.departments.insert(dep, binding);
+        }
+        Ok(())
     }
 
     /// Parses configuration text (`origin` names it in errors).
@@ -340,6 +393,39 @@ mod tests {
         assert_eq!(config.listen, DEFAULT_LISTEN);
         assert!(config.departments.contains_key("market"));
         config.limits().expect("limits parse");
+    }
+
+    #[test]
+    fn an_adapters_file_joins_the_bindings_and_a_double_binding_is_refused() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::write(
+            dir.path().join("adapters.yaml"),
+            "departments:\n  fire:\n    title: 消防救援支队\n    adapter: http\n    url: http://127.0.0.1:9001/tasks\n    secret_env: FIRE_HMAC_SECRET\n    timeout: 10s\n    retry: {attempts: 8, backoff: 1s..10m}\n  police: {title: 公安局, adapter: queue}\n",
+        )
+        .expect("write");
+        let config = dir.path().join("yijian.yaml");
+        std::fs::write(
+            &config,
+            "adapters: adapters.yaml\ndepartments:\n  market: {adapter: queue}\n",
+        )
+        .expect("write");
+        let c = Config::load(&config).expect("loads");
+        let deps: Vec<&str> = c.departments.keys().map(String::as_str).collect();
+        assert_eq!(deps, ["fire", "market", "police"]);
+        assert_eq!(c.departments["fire"].adapter, AdapterKind::Http);
+        std::fs::write(
+            &config,
+            "adapters: adapters.yaml\ndepartments:\n  fire: {adapter: queue}\n",
+        )
+        .expect("write");
+        let err = Config::load(&config).unwrap_err().to_string();
+        assert!(
+            err.contains("departments.fire") && err.contains("adapters.yaml"),
+            "{err}"
+        );
+        std::fs::write(&config, "adapters: missing.yaml\n").expect("write");
+        let err = Config::load(&config).unwrap_err().to_string();
+        assert!(err.contains("missing.yaml"), "{err}");
     }
 
     #[test]
