@@ -8,6 +8,7 @@
 //! once is applied in the same call, without another round trip.
 
 mod answer;
+mod api;
 mod builder;
 mod effects;
 mod numbering;
@@ -19,19 +20,18 @@ use std::hash::{BuildHasher, Hash};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use sha2::{Digest, Sha256};
 use tracing::warn;
 use yijian_definitions::{Blueprint, CheckOptions, Diagnostic};
 
 use crate::adapter::{Adapter, BoxFuture, CommandSink, Dispatch, Replier, Work};
 use crate::case::CaseState;
 use crate::clock::{Clock, SystemClock};
-use crate::command::{Action, Command, Submission};
+use crate::command::{Command, Submission};
 use crate::event::Event;
-use crate::ids::{Actor, CaseNo, TaskRef};
+use crate::ids::{Actor, CaseNo};
 use crate::machine::{decide_in_place, replay};
 use crate::rejection::Rejection;
-use crate::store::{CaseSummary, Commit, Deployed, DeployedBundle, Store, StoreError};
+use crate::store::{CaseSummary, Commit, Store, StoreError};
 use crate::view::CaseView;
 
 pub use builder::EngineBuilder;
@@ -260,200 +260,6 @@ impl<S: Store> Engine<S> {
         v
     }
 
-    /// Checks and deploys a bundle text. id+version is immutable: the same text again is
-    /// accepted unchanged, other text for a deployed id+version is refused.
-    ///
-    /// # Errors
-    /// `InvalidBundle` with every finding, or a store error (`BundleExists`).
-    pub async fn deploy(&self, yaml: &str) -> Result<DeployResult, EngineError> {
-        let (bp, warnings) = yijian_definitions::compile(yaml, &self.inner.check)
-            .map_err(|diagnostics| EngineError::InvalidBundle { diagnostics })?;
-        let hash = hex(&Sha256::digest(yaml.as_bytes()));
-        let outcome = self
-            .inner
-            .store
-            .deploy(DeployedBundle {
-                id: bp.id.to_string(),
-                version: bp.version,
-                yaml: yaml.to_owned(),
-                hash,
-            })
-            .await?;
-        let created = outcome == Deployed::Created;
-        // A running case keeps the blueprint it started with; only new cases see this one.
-        if created || self.blueprint(&bp.id, Some(bp.version)).is_none() {
-            self.register_blueprint(bp.clone());
-        }
-        let blueprint = self.blueprint(&bp.id, Some(bp.version)).unwrap_or(bp);
-        Ok(DeployResult {
-            id: blueprint.id.to_string(),
-            version: blueprint.version,
-            created,
-            warnings,
-            blueprint,
-        })
-    }
-
-    /// Submits an application: validated, accepted, and its first tasks dispatched.
-    ///
-    /// # Idempotency
-    /// A submission whose `idempotency_key` already created a case creates nothing and
-    /// returns the case **as its submission left it**: the replay of the events of the
-    /// case's first commit (the store keeps their count), not the case as it stands now,
-    /// so a repeat after the case moved on — and after a restart — answers what the first
-    /// call answered. Two differences remain: decisions that adapters made at once during
-    /// the first call, which its answer showed, are not in the repeat's (they were later
-    /// commits); and a case created before the store kept the count is returned as it
-    /// stands. Repeats with one key are serialised, so a repeat racing the first call
-    /// waits for it.
-    ///
-    /// # Errors
-    /// `UnknownBundle`, a rejection (every problem with the form and materials at once), a
-    /// store error.
-    pub async fn submit(&self, mut req: SubmitRequest) -> Result<CaseView, EngineError> {
-        let submission = std::mem::take(&mut req.submission);
-        self.create(req, Action::Submit(submission)).await
-    }
-
-    /// Creates a case with its first command (a submission or a proposal).
-    async fn create(&self, req: SubmitRequest, action: Action) -> Result<CaseView, EngineError> {
-        let bp =
-            self.blueprint(&req.bundle, req.version)
-                .ok_or_else(|| EngineError::UnknownBundle {
-                    id: req.bundle.clone(),
-                    version: req.version,
-                })?;
-        // Submissions with the same key are serialised, so a repeat sees the first one's case.
-        let _key_guard = match &req.idempotency_key {
-            Some(key) => Some(self.inner.key_locks[self.slot(key, KEY_LOCKS)].lock().await),
-            None => None,
-        };
-        if let Some(key) = &req.idempotency_key
-            && let Some(existing) = self.inner.store.case_for_key(key).await?
-        {
-            return self.first_answer(existing).await;
-        }
-        let now = self.inner.clock.now();
-        let seq = self.inner.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        let case_no = self
-            .inner
-            .numbering
-            .next(region_of(&action), &bp.id, now, seq);
-        let actor = req.actor.clone().unwrap_or(Actor::Applicant);
-        let command = Command::new(actor, action);
-        let (_, view) = self
-            .run(
-                case_no.clone(),
-                command,
-                Some(bp),
-                req.idempotency_key,
-                Want::View,
-                None,
-            )
-            .await?;
-        match view {
-            Some(v) => Ok(v),
-            None => self.case(&case_no).await,
-        }
-    }
-
-    /// Executes a command on an existing case, and every decision adapters make at once.
-    ///
-    /// # Errors
-    /// `UnknownCase`, a rejection, a store error.
-    pub async fn execute(
-        &self,
-        case_no: &CaseNo,
-        command: Command,
-    ) -> Result<Vec<Event>, EngineError> {
-        Ok(self
-            .run(case_no.clone(), command, None, None, Want::Events, None)
-            .await?
-            .0)
-    }
-
-    /// A department's decision on a task named `licence` or `partner_check[1]`.
-    ///
-    /// # Errors
-    /// As [`Engine::execute`], and `UnknownTask` for a name not in the bundle.
-    pub async fn complete(
-        &self,
-        case_no: &CaseNo,
-        task: &str,
-        actor: Actor,
-        decision: crate::adapter::Decision,
-    ) -> Result<Vec<Event>, EngineError> {
-        let r = self.task_ref(case_no, task).await?;
-        self.execute(case_no, Command::new(actor, decision.into_action(r)))
-            .await
-    }
-
-    /// The applicant withdraws the case (`tasks: None`) or some tasks.
-    ///
-    /// # Errors
-    /// As [`Engine::execute`].
-    pub async fn withdraw(
-        &self,
-        case_no: &CaseNo,
-        tasks: Option<&[&str]>,
-        reason: &str,
-    ) -> Result<Vec<Event>, EngineError> {
-        let tasks = match tasks {
-            None => None,
-            Some(names) => {
-                let mut refs = Vec::with_capacity(names.len());
-                for n in names {
-                    refs.push(self.task_ref(case_no, n).await?);
-                }
-                Some(refs)
-            }
-        };
-        self.execute(
-            case_no,
-            Command::new(
-                Actor::Applicant,
-                Action::Withdraw {
-                    tasks,
-                    reason: reason.to_owned(),
-                },
-            ),
-        )
-        .await
-    }
-
-    /// Resolves a task name against a case's bundle.
-    ///
-    /// # Errors
-    /// `UnknownCase`, `UnknownTask`, a store error.
-    pub async fn task_ref(&self, case_no: &CaseNo, task: &str) -> Result<TaskRef, EngineError> {
-        let bp = self.with_case(case_no, |s| s.blueprint.clone()).await?;
-        TaskRef::parse(&bp, task).ok_or_else(|| EngineError::UnknownTask {
-            case_no: case_no.clone(),
-            task: task.to_owned(),
-        })
-    }
-
-    /// A case as it stands.
-    ///
-    /// # Errors
-    /// `UnknownCase`, a store error.
-    pub async fn case(&self, case_no: &CaseNo) -> Result<CaseView, EngineError> {
-        self.with_case(case_no, CaseView::of).await
-    }
-
-    /// A case's events, oldest first (the audit trail).
-    ///
-    /// # Errors
-    /// `UnknownCase`, a store error.
-    pub async fn events(&self, case_no: &CaseNo) -> Result<Vec<Event>, EngineError> {
-        match self.inner.store.read(case_no).await? {
-            Some((_, events)) => Ok(events),
-            None => Err(EngineError::UnknownCase {
-                case_no: case_no.clone(),
-            }),
-        }
-    }
-
     /// How many cases are held in memory.
     pub fn cases_in_memory(&self) -> usize {
         self.inner
@@ -475,42 +281,6 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    /// Loads every open case from the store into memory and hands its dispatched tasks to
-    /// their adapters again (delivery is at least once). Returns how many cases were loaded.
-    ///
-    /// # Errors
-    /// A store error, or a case whose bundle is not deployed.
-    pub async fn recover(&self) -> Result<usize, EngineError> {
-        let open = self.inner.store.open_cases().await?;
-        let now = self.inner.clock.now();
-        let mut n = 0;
-        for summary in open {
-            let works = self
-                .with_case(&summary.case_no, |s| {
-                    s.units()
-                        .filter(|(r, _)| Self::queueable(s, *r, now))
-                        .map(|(r, u)| {
-                            work_of(
-                                s,
-                                r,
-                                u.attempts,
-                                u.input.clone().unwrap_or_default(),
-                                u.dispatched_at.unwrap_or_default(),
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .await?;
-            n += 1;
-            let mut queue = VecDeque::new();
-            for w in works {
-                self.hand_over(&w, &mut queue);
-            }
-            self.drain(queue).await;
-        }
-        Ok(n)
-    }
-
     /// A case's initial state, on the deployment's calendar for its bundle.
     fn new_state(&self, case_no: &CaseNo, bp: Arc<Blueprint>) -> CaseState {
         let state = CaseState::new(case_no.clone(), bp);
@@ -521,34 +291,6 @@ impl<S: Store> Engine<S> {
             }
             None => state,
         }
-    }
-
-    /// A data event proposes a case (免申即享). Idempotent on `source` + `event_id`: the same
-    /// event again returns the case as the proposal left it (as for a repeated
-    /// [`Engine::submit`]).
-    ///
-    /// # Errors
-    /// `UnknownBundle`, a rejection (the bundle takes no proposals, an invalid form), a store
-    /// error.
-    pub async fn propose(
-        &self,
-        bundle: &str,
-        submission: Submission,
-        source: &str,
-        event_id: &str,
-    ) -> Result<CaseView, EngineError> {
-        let action = Action::Propose {
-            submission,
-            source: source.to_owned(),
-            event_id: event_id.to_owned(),
-        };
-        let req = SubmitRequest {
-            bundle: bundle.to_owned(),
-            idempotency_key: Some(format!("trigger:{source}:{event_id}")),
-            actor: Some(Actor::Trigger(Arc::from(source))),
-            ..SubmitRequest::default()
-        };
-        self.create(req, action).await
     }
 
     fn slot<K: Hash + ?Sized>(&self, key: &K, n: usize) -> usize {
