@@ -285,6 +285,23 @@ fn report(
     );
 }
 
+/// The engine run's group commits: (transactions, mean commits per transaction).
+fn per_transaction(store: &SqlStore) -> (u64, f64) {
+    let stats = store
+        .commit_stats()
+        .expect("the SQL store counts its commits");
+    let txns = stats.transactions();
+    (txns, stats.commits() as f64 / txns.max(1) as f64)
+}
+
+fn report_batches(batches: Vec<(u64, f64)>) {
+    let runs: Vec<String> = batches
+        .iter()
+        .map(|(t, mean)| format!("{t} transactions of {mean:.0} commits"))
+        .collect();
+    println!("  (group commit: {})", runs.join("; "));
+}
+
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs[xs.len() / 2]
@@ -297,6 +314,7 @@ async fn sqlite(s: &Settings) {
     let dir = tempfile::tempdir().expect("temp dir");
     let (mut engine_runs, mut raw_runs) = (Vec::new(), Vec::new());
     let (mut engine_bytes, mut raw_bytes, mut events) = (0, 0, 0);
+    let mut batches = Vec::new();
     for round in 0..ROUNDS {
         let engine_path = dir.path().join(format!("engine-{round}.db"));
         let engine_url = format!("sqlite://{}?mode=rwc", engine_path.display());
@@ -305,6 +323,7 @@ async fn sqlite(s: &Settings) {
             .expect("connect");
         let (rate, sample) = engine(store.clone(), s.cases, s.window).await;
         engine_runs.push(rate);
+        batches.push(per_transaction(&store));
         let rows = rows_of(&store, &sample).await;
         events = rows.events.len();
         drop(store);
@@ -320,6 +339,7 @@ async fn sqlite(s: &Settings) {
         raw_bytes = sqlite_bytes(&raw_url, &raw_path).await;
     }
     println!("  ({events} events per case; median of {ROUNDS} rounds)");
+    report_batches(batches);
     report(
         "SQLite file",
         &format!("synchronous={:?}", s.synchronous),
@@ -372,6 +392,7 @@ async fn postgres(s: &Settings, url: &str) {
         .unwrap_or_default();
     let (mut engine_runs, mut raw_runs) = (Vec::new(), Vec::new());
     let mut bytes = (0, 0);
+    let mut batches = Vec::new();
     let durability = server_durability(url).await;
     for round in 0..ROUNDS {
         let engine_schema = format!("yj_bench_engine_{stamp}_{round}");
@@ -381,6 +402,7 @@ async fn postgres(s: &Settings, url: &str) {
             .expect("connect");
         let (rate, sample) = engine(store.clone(), s.cases, s.window).await;
         engine_runs.push(rate);
+        batches.push(per_transaction(&store));
         let rows = rows_of(&store, &sample).await;
         drop(store);
         drop(
@@ -405,6 +427,7 @@ async fn postgres(s: &Settings, url: &str) {
                 .expect("drop schema");
         }
     }
+    report_batches(batches);
     report(
         "PostgreSQL",
         &durability,

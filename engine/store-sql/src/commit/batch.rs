@@ -2,8 +2,9 @@
 //!
 //! The batch is planned in memory first, then written with a handful of statements however
 //! many commits it holds: a read of the heads of cases this writer has not just written
-//! (usually none), one multi-row INSERT of new cases, one multi-row version-checked UPDATE of
-//! the others, multi-row INSERTs of the events.
+//! (usually none), multi-row INSERTs of new cases, multi-row version-checked UPDATEs of the
+//! others, multi-row INSERTs of the events. Multi-row statements come in a few fixed sizes
+//! (`query::chunk_sizes`), so their texts stay prepared in the driver's statement cache.
 
 use std::collections::{HashMap, HashSet};
 
@@ -216,13 +217,13 @@ pub(super) async fn apply(
             Some(from) => {
                 let from = i64::try_from(from)
                     .map_err(|_| Abort::Store(error::out_of_range("version", from)))?;
-                updates.push((row.clone(), from));
+                updates.push((row, from));
             }
         }
     }
     let mut written: HashSet<String> = HashSet::with_capacity(plans.len());
     if !inserts.is_empty() {
-        written.extend(query::case::insert_new(txn, &inserts).await.map_err(db)?);
+        written.extend(query::case::insert_new(txn, inserts).await.map_err(db)?);
     }
     if !updates.is_empty() {
         written.extend(query::case::update_from(txn, &updates).await.map_err(db)?);

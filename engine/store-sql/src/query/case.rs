@@ -2,13 +2,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Statement, Value,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement, Value,
 };
 
-use super::{CHUNK, built};
+use super::{CHUNK, chunk_sizes, push_tuples};
 use crate::entity::{case, event};
 
 /// Where a case stands in the store: its version and the hash its next event chains to.
@@ -75,46 +75,42 @@ pub(crate) async fn key_owners<C: ConnectionTrait>(
 }
 
 /// Inserts new cases; returns the numbers of those inserted (a case whose number or
-/// idempotency key is taken is left out, not an error).
+/// idempotency key is taken is left out, not an error). The rows' strings are moved into
+/// the statements (sea-orm's driver still copies each value once when it binds it).
 pub(crate) async fn insert_new<C: ConnectionTrait>(
     conn: &C,
-    rows: &[case::Model],
+    rows: Vec<case::Model>,
 ) -> Result<HashSet<String>, DbErr> {
+    const WIDTH: usize = 11;
+    let backend = conn.get_database_backend();
     let mut inserted = HashSet::with_capacity(rows.len());
-    for chunk in rows.chunks(CHUNK) {
-        let mut stmt = Query::insert();
-        stmt.into_table(case::Entity).columns([
-            case::Column::CaseNo,
-            case::Column::Bundle,
-            case::Column::Version,
-            case::Column::Region,
-            case::Column::Status,
-            case::Column::Closed,
-            case::Column::EventCount,
-            case::Column::AcceptedAt,
-            case::Column::IdempotencyKey,
-            case::Column::CreatedAt,
-            case::Column::CreatedEvents,
-        ]);
-        for row in chunk {
-            stmt.values([
-                row.case_no.clone().into(),
-                row.bundle.clone().into(),
+    let mut rows = rows.into_iter();
+    for size in chunk_sizes(rows.len()) {
+        let mut sql = String::with_capacity(250 + size * 4 * WIDTH);
+        sql.push_str(
+            "INSERT INTO cases (case_no, bundle, version, region, status, closed, event_count, \
+             accepted_at, idempotency_key, created_at, created_events) VALUES ",
+        );
+        push_tuples(&mut sql, backend, size, WIDTH);
+        sql.push_str(" ON CONFLICT DO NOTHING RETURNING case_no");
+        let mut values: Vec<Value> = Vec::with_capacity(size * WIDTH);
+        for row in rows.by_ref().take(size) {
+            values.extend([
+                row.case_no.into(),
+                row.bundle.into(),
                 row.version.into(),
-                row.region.clone().into(),
-                row.status.clone().into(),
+                row.region.into(),
+                row.status.into(),
                 row.closed.into(),
                 row.event_count.into(),
-                row.accepted_at.clone().into(),
-                row.idempotency_key.clone().into(),
-                row.created_at.clone().into(),
+                row.accepted_at.into(),
+                row.idempotency_key.into(),
+                row.created_at.into(),
                 row.created_events.into(),
-            ])
-            .map_err(built)?;
+            ]);
         }
-        stmt.on_conflict(OnConflict::new().do_nothing().to_owned())
-            .returning_col(case::Column::CaseNo);
-        for r in conn.query_all(&stmt).await? {
+        let stmt = Statement::from_sql_and_values(backend, sql, values);
+        for r in conn.query_all_raw(stmt).await? {
             inserted.insert(r.try_get_by_index::<String>(0)?);
         }
     }
@@ -129,28 +125,25 @@ pub(crate) async fn insert_new<C: ConnectionTrait>(
 /// columns are named `column1`, `column2`, … by both).
 pub(crate) async fn update_from<C: ConnectionTrait>(
     conn: &C,
-    rows: &[(case::Model, i64)],
+    rows: &[(&case::Model, i64)],
 ) -> Result<HashSet<String>, DbErr> {
+    const WIDTH: usize = 6;
     let backend = conn.get_database_backend();
     let mut moved = HashSet::with_capacity(rows.len());
-    for chunk in rows.chunks(CHUNK) {
-        let mut sql = String::from(
+    let mut rows = rows.iter();
+    for size in chunk_sizes(rows.len()) {
+        let mut sql = String::with_capacity(250 + size * 4 * WIDTH);
+        sql.push_str(
             "UPDATE cases SET status = v.column2, closed = v.column3, \
              event_count = v.column4, accepted_at = v.column5 FROM (VALUES ",
         );
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 6);
-        for (i, (row, expected)) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push('(');
-            for k in 0..6 {
-                if k > 0 {
-                    sql.push(',');
-                }
-                push_placeholder(&mut sql, backend, values.len() + k + 1);
-            }
-            sql.push(')');
+        push_tuples(&mut sql, backend, size, WIDTH);
+        sql.push_str(
+            ") AS v WHERE cases.case_no = v.column1 AND cases.event_count = v.column6 \
+             RETURNING cases.case_no",
+        );
+        let mut values: Vec<Value> = Vec::with_capacity(size * WIDTH);
+        for (row, expected) in rows.by_ref().take(size) {
             values.extend([
                 row.case_no.clone().into(),
                 row.status.clone().into(),
@@ -160,27 +153,12 @@ pub(crate) async fn update_from<C: ConnectionTrait>(
                 (*expected).into(),
             ]);
         }
-        sql.push_str(
-            ") AS v WHERE cases.case_no = v.column1 AND cases.event_count = v.column6 \
-             RETURNING cases.case_no",
-        );
         let stmt = Statement::from_sql_and_values(backend, sql, values);
         for r in conn.query_all_raw(stmt).await? {
             moved.insert(r.try_get_by_index::<String>(0)?);
         }
     }
     Ok(moved)
-}
-
-/// The `n`th (1-based) bound parameter in the backend's syntax.
-fn push_placeholder(sql: &mut String, backend: DbBackend, n: usize) {
-    match backend {
-        DbBackend::Postgres => {
-            sql.push('$');
-            sql.push_str(&n.to_string());
-        }
-        _ => sql.push('?'),
-    }
 }
 
 /// One case.

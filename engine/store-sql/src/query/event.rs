@@ -1,30 +1,28 @@
 //! `events`: appended, never updated.
 
-use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Statement, Value,
+};
 
-use super::{CHUNK, built};
+use super::{chunk_sizes, push_tuples};
 use crate::entity::event::{Column, Entity, Model};
 
-/// Appends rows with multi-row INSERTs of up to [`CHUNK`] rows each.
+/// Appends rows with multi-row INSERTs (see [`chunk_sizes`]). The rows' strings are moved
+/// into the statements (sea-orm's driver still copies each value once when it binds it).
 pub(crate) async fn insert_many<C: ConnectionTrait>(
     conn: &C,
     rows: Vec<Model>,
 ) -> Result<(), DbErr> {
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let mut stmt = Query::insert();
-        stmt.into_table(Entity).columns([
-            Column::CaseNo,
-            Column::Seq,
-            Column::At,
-            Column::Kind,
-            Column::Body,
-            Column::PrevHash,
-            Column::Hash,
-        ]);
-        for r in rows.by_ref().take(CHUNK) {
-            stmt.values([
+    const WIDTH: usize = 7;
+    let backend = conn.get_database_backend();
+    let mut rows = rows.into_iter();
+    for size in chunk_sizes(rows.len()) {
+        let mut sql = String::with_capacity(80 + size * 4 * WIDTH);
+        sql.push_str("INSERT INTO events (case_no, seq, at, kind, body, prev_hash, hash) VALUES ");
+        push_tuples(&mut sql, backend, size, WIDTH);
+        let mut values: Vec<Value> = Vec::with_capacity(size * WIDTH);
+        for r in rows.by_ref().take(size) {
+            values.extend([
                 r.case_no.into(),
                 r.seq.into(),
                 r.at.into(),
@@ -32,10 +30,10 @@ pub(crate) async fn insert_many<C: ConnectionTrait>(
                 r.body.into(),
                 r.prev_hash.into(),
                 r.hash.into(),
-            ])
-            .map_err(built)?;
+            ]);
         }
-        conn.execute(&stmt).await?;
+        conn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
     }
     Ok(())
 }
