@@ -156,7 +156,7 @@ pub struct Unit {
     /// The special step it is in, while suspended.
     pub special_step: Option<SpecialStep>,
     /// The back office's lease or claim on it.
-    pub lease: Option<Lease>,
+    pub lease: Option<Box<Lease>>,
     /// The last lease token issued (fencing: every new lease gets a larger one).
     pub lease_seq: u64,
 }
@@ -247,7 +247,7 @@ pub struct TaskState {
     /// Granted by 告知承诺 (approved on the applicant's commitment).
     pub committed: bool,
     /// The verification after a 告知承诺 grant.
-    pub verification: Option<Unit>,
+    pub verification: Option<Box<Unit>>,
 }
 
 /// A rectification task after a bad evaluation (好差评).
@@ -429,7 +429,7 @@ impl CaseState {
     pub fn unit(&self, r: TaskRef) -> Option<&Unit> {
         match r.part {
             Part::Rectification => return self.rectifications.get(r.task.index()).map(|x| &x.unit),
-            Part::Verification => return self.tasks.get(r.task.index())?.verification.as_ref(),
+            Part::Verification => return self.tasks.get(r.task.index())?.verification.as_deref(),
             _ => {}
         }
         let t = self.tasks.get(r.task.index())?;
@@ -448,7 +448,13 @@ impl CaseState {
                     .get_mut(r.task.index())
                     .map(|x| &mut x.unit);
             }
-            Part::Verification => return self.tasks.get_mut(r.task.index())?.verification.as_mut(),
+            Part::Verification => {
+                return self
+                    .tasks
+                    .get_mut(r.task.index())?
+                    .verification
+                    .as_deref_mut();
+            }
             _ => {}
         }
         let t = self.tasks.get_mut(r.task.index())?;
@@ -520,7 +526,7 @@ impl CaseState {
                 .map(move |(n, u)| (TaskRef::instance(idx, n as u32), u));
             let verification = t
                 .verification
-                .as_ref()
+                .as_deref()
                 .map(|u| (TaskRef::verification(idx), u));
             single.into_iter().chain(many).chain(verification)
         });

@@ -85,7 +85,7 @@ pub fn apply(state: &mut CaseState, event: &Event) {
             let t = &mut state.tasks[task.task.index()];
             t.committed = true;
             t.unit.output = Some(crate::case::empty_object());
-            t.verification = Some(Unit::default());
+            t.verification = Some(Box::default());
             finish(&mut t.unit, UnitStatus::Approved, event, at);
         }
         EventKind::TaskSkipped { task } => settle(state, *task, UnitStatus::Skipped, event, at),
@@ -253,12 +253,12 @@ pub fn apply(state: &mut CaseState, event: &Event) {
             expires_at,
         } => {
             if let Some(u) = state.unit_mut(*task) {
-                u.lease = Some(Lease {
+                u.lease = Some(Box::new(Lease {
                     token: *token,
                     worker: worker.clone(),
                     expires_at: Some(*expires_at),
                     receipt_no: None,
-                });
+                }));
                 u.lease_seq = u.lease_seq.max(*token);
             }
         }
@@ -287,12 +287,12 @@ pub fn apply(state: &mut CaseState, event: &Event) {
                     }
                     // Accepted without a lease (a push-delivered unit): the claim is made here.
                     None => {
-                        u.lease = Some(Lease {
+                        u.lease = Some(Box::new(Lease {
                             token: *token,
                             worker: event.actor.to_string(),
                             expires_at: None,
                             receipt_no: receipt_no.clone(),
-                        });
+                        }));
                     }
                 }
             }

@@ -5,7 +5,7 @@
 //! case (`task_leased`), so leases survive restarts, and `recover` rebuilds the queues from
 //! the units that are dispatched and not leased.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -29,11 +29,58 @@ struct Item {
     since: Timestamp,
 }
 
+/// One department's waiting units, oldest first, with a set for duplicate checks (a unit
+/// is queued once however often it is handed over).
+#[derive(Debug, Default)]
+struct DeptQueue {
+    items: VecDeque<Item>,
+    queued: HashSet<(CaseNo, TaskRef)>,
+}
+
+impl DeptQueue {
+    fn push_back(&mut self, item: Item) -> bool {
+        let fresh = self.queued.insert((item.case_no.clone(), item.task));
+        if fresh {
+            self.items.push_back(item);
+        }
+        fresh
+    }
+
+    /// Up to `max` units, oldest first; with a scope, only cases whose region starts with it.
+    fn take(&mut self, scope: Option<&str>, max: usize) -> Vec<Item> {
+        let mut out = Vec::with_capacity(max.min(self.items.len()));
+        match scope {
+            None => {
+                while out.len() < max {
+                    let Some(item) = self.items.pop_front() else {
+                        break;
+                    };
+                    out.push(item);
+                }
+            }
+            Some(s) => {
+                self.items.retain(|i| {
+                    if out.len() < max && i.region.starts_with(s) {
+                        out.push(i.clone());
+                        false
+                    } else {
+                        true
+                    }
+                });
+            }
+        }
+        for i in &out {
+            self.queued.remove(&(i.case_no.clone(), i.task));
+        }
+        out
+    }
+}
+
 /// Every department's queue.
 #[derive(Debug, Default)]
 pub(crate) struct Queues {
     // std Mutexes: short pushes and takes, never across an await.
-    items: Mutex<HashMap<Arc<str>, Vec<Item>>>,
+    items: Mutex<HashMap<Arc<str>, DeptQueue>>,
     wake: Mutex<HashMap<Arc<str>, Arc<Notify>>>,
 }
 
@@ -57,34 +104,24 @@ impl Queues {
             since: work.dispatched_at,
         };
         let dep = work.department().clone();
-        {
-            let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
-            let q = items.entry(dep.clone()).or_default();
-            if !q
-                .iter()
-                .any(|i| i.case_no == item.case_no && i.task == item.task)
-            {
-                q.push(item);
-            }
+        let fresh = self
+            .items
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(dep.clone())
+            .or_default()
+            .push_back(item);
+        if fresh {
+            self.notifier(&dep).notify_waiters();
         }
-        self.notifier(&dep).notify_waiters();
     }
 
     fn take(&self, department: &str, scope: Option<&str>, max: usize) -> Vec<Item> {
         let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(q) = items.get_mut(department) else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < q.len() && out.len() < max {
-            if scope.is_none_or(|s| q[i].region.starts_with(s)) {
-                out.push(q.remove(i));
-            } else {
-                i += 1;
-            }
+        match items.get_mut(department) {
+            Some(q) => q.take(scope, max),
+            None => Vec::new(),
         }
-        out
     }
 
     /// Returns taken items to the front of the department's queue (a fetch that could not
@@ -96,11 +133,11 @@ impl Queues {
         {
             let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
             let q = items.entry(Arc::from(department)).or_default();
-            let fresh: Vec<Item> = back
-                .into_iter()
-                .filter(|b| !q.iter().any(|i| i.case_no == b.case_no && i.task == b.task))
-                .collect();
-            q.splice(0..0, fresh);
+            for item in back.into_iter().rev() {
+                if q.queued.insert((item.case_no.clone(), item.task)) {
+                    q.items.push_front(item);
+                }
+            }
         }
         self.notifier(department).notify_waiters();
     }
@@ -118,8 +155,8 @@ impl Queues {
             .iter()
             .map(|(d, q)| QueueDepth {
                 department: d.to_string(),
-                depth: q.len(),
-                oldest: q.iter().map(|i| i.since).min(),
+                depth: q.items.len(),
+                oldest: q.items.iter().map(|i| i.since).min(),
             })
             .collect();
         out.sort_by(|a, b| a.department.cmp(&b.department));
