@@ -3,9 +3,10 @@
 //! `append` turns a [`Commit`] into rows at call time (serialising the events on the
 //! caller's thread) and pushes it into an unbounded channel; the channel's order is the
 //! order of the calls, which is what the `EventLog` contract asks. The writer drains the
-//! channel into batches (at most `max_batch` commits; after the first commit of a batch it
-//! waits at most `max_delay` for more), writes a batch in one transaction, and answers each
-//! caller only once that transaction has committed.
+//! channel into batches of at most `max_batch` commits (waiting at most `max_delay` after
+//! the first commit for more — on SQLite at NORMAL only when it found the channel empty),
+//! writes a batch in one transaction, and answers each caller only once that transaction
+//! has committed.
 //!
 //! In a batch, each commit's `expected_version` is checked against the case's version: the
 //! stored `event_count`, or the version left by an earlier commit of the same case in the
@@ -114,6 +115,10 @@ pub(crate) fn prepare(commit: Commit, reply: oneshot::Sender<Result<()>>) -> Res
 pub(crate) struct Batching {
     pub(crate) max_batch: usize,
     pub(crate) max_delay: Duration,
+    /// Also wait `max_delay` when commits were already queued: where every transaction
+    /// costs a flush (PostgreSQL, SQLite with `synchronous` FULL or EXTRA), fewer larger
+    /// transactions win; with SQLite at NORMAL a busy writer writes at once.
+    pub(crate) gather_when_busy: bool,
 }
 
 /// The writer's counts, shared with the store for metrics.
@@ -153,10 +158,19 @@ pub(crate) async fn run(
     let mut jobs = Vec::with_capacity(batching.max_batch);
     let mut heads = Heads::default();
     loop {
+        // Commits already queued when the writer comes back arrived while it was busy: with
+        // cheap transactions the writer is the bottleneck, and waiting for more would only
+        // idle it (SQLite at NORMAL: +7 % bundle-5 cases/s). Where each transaction is
+        // flushed, bigger batches win and the writer gathers anyway (PostgreSQL measured
+        // 4.5 % slower without the wait).
+        let idle = rx.is_empty();
         if rx.recv_many(&mut jobs, batching.max_batch).await == 0 {
             return;
         }
-        if jobs.len() < batching.max_batch && !batching.max_delay.is_zero() {
+        if (idle || batching.gather_when_busy)
+            && jobs.len() < batching.max_batch
+            && !batching.max_delay.is_zero()
+        {
             let deadline = Instant::now() + batching.max_delay;
             while jobs.len() < batching.max_batch {
                 let room = batching.max_batch - jobs.len();

@@ -97,7 +97,9 @@ impl SqlOptions {
 
     /// Group commit: how long the writer waits for more commits after the first of a batch
     /// arrives (default 1 ms; zero writes whatever is queued at once). Commits that arrive
-    /// while a batch is being written always join the next batch.
+    /// while a batch is being written always join the next batch; on SQLite at `Normal`
+    /// that batch is written without waiting, elsewhere (PostgreSQL, `Full`, `Extra`: every
+    /// transaction flushed) the writer gathers for `max_delay` every time.
     #[must_use]
     pub fn max_delay(mut self, delay: Duration) -> Self {
         self.max_delay = delay;

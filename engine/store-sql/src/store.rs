@@ -147,6 +147,8 @@ impl SqlStore {
             Batching {
                 max_batch: options.max_batch,
                 max_delay: options.max_delay,
+                gather_when_busy: db.get_database_backend() != DbBackend::Sqlite
+                    || options.synchronous != crate::Synchronous::Normal,
             },
             stats.clone(),
         ));
