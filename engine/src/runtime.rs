@@ -369,7 +369,7 @@ impl<S: Store> Engine<S> {
     async fn run(
         &self,
         case_no: CaseNo,
-        command: Command,
+        command: &Command,
         new_case: Option<Arc<Blueprint>>,
         key: Option<String>,
         want: Want,
@@ -381,7 +381,7 @@ impl<S: Store> Engine<S> {
         self.inner.in_flight.fetch_add(1, Ordering::AcqRel);
         let _guard = InFlight(&self.inner.in_flight, &self.inner.idle);
         let first = self
-            .step(&case_no, &command, new_case, key, want == Want::Events, at)
+            .step(&case_no, command, new_case, key, want == Want::Events, at)
             .await?;
         let mut closed = first.closed;
         let mut queue = VecDeque::new();

@@ -326,3 +326,41 @@ async fn shutdown_refuses_new_commands() {
         EngineError::ShuttingDown
     ));
 }
+
+#[tokio::test]
+async fn two_engines_on_one_store_never_share_a_case_number() {
+    // Two nodes on one database: both start counting from the same stored count, so their
+    // first numbers collide; the second to commit moves past every stored case and retries.
+    let store = MemoryStore::new();
+    let a = Engine::builder(store.clone()).build().await.unwrap();
+    let b = Engine::builder(store.clone()).build().await.unwrap();
+    a.deploy(BUNDLE).await.unwrap();
+    b.deploy(BUNDLE).await.unwrap();
+    let mut numbers = Vec::new();
+    for i in 0..4 {
+        numbers.push(
+            a.submit(submission(&format!("甲{i}")))
+                .await
+                .unwrap()
+                .case_no,
+        );
+        numbers.push(
+            b.submit(submission(&format!("乙{i}")))
+                .await
+                .unwrap()
+                .case_no,
+        );
+    }
+    let mut distinct = numbers.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 8, "{numbers:?}");
+    assert_eq!(store.case_count().await.unwrap(), 8);
+    // The same key through the other node: the first node's case, not a second one.
+    let mut keyed = submission("丙");
+    keyed.idempotency_key = Some("k-1".into());
+    let first = a.submit(keyed.clone()).await.unwrap();
+    let again = b.submit(keyed).await.unwrap();
+    assert_eq!(again.case_no, first.case_no);
+    assert_eq!(store.case_count().await.unwrap(), 9);
+}

@@ -13,8 +13,12 @@ use super::{
 use crate::command::{Action, Command, Submission};
 use crate::event::Event;
 use crate::ids::{Actor, CaseNo, TaskRef};
-use crate::store::{Deployed, DeployedBundle, Store};
+use crate::store::{Deployed, DeployedBundle, Store, StoreError};
 use crate::view::CaseView;
+
+/// How often a creation is tried with a fresh number after another node took the one it
+/// had.
+const MAX_TRIES: u32 = 8;
 
 impl<S: Store> Engine<S> {
     /// Checks and deploys a bundle text. id+version is immutable: the same text again is
@@ -90,27 +94,43 @@ impl<S: Store> Engine<S> {
         {
             return self.first_answer(existing).await;
         }
-        let now = self.inner.clock.now();
-        let seq = self.inner.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        let case_no = self
-            .inner
-            .numbering
-            .next(region_of(&action), &bp.id, now, seq);
         let actor = req.actor.clone().unwrap_or(Actor::Applicant);
         let command = Command::new(actor, action);
-        let (_, view) = self
-            .run(
-                case_no.clone(),
-                command,
-                Some(bp),
-                req.idempotency_key,
-                Want::View,
-                None,
-            )
-            .await?;
-        match view {
-            Some(v) => Ok(v),
-            None => self.case(&case_no).await,
+        // Another node sharing the store may have taken the number (or, racing, the key):
+        // then the number moves past every stored case and the creation is tried again.
+        let mut tries = 0;
+        loop {
+            let now = self.inner.clock.now();
+            let seq = self.inner.seq.fetch_add(1, Ordering::Relaxed) + 1;
+            let case_no = self
+                .inner
+                .numbering
+                .next(region_of(&command.action), &bp.id, now, seq);
+            let result = self
+                .run(
+                    case_no.clone(),
+                    &command,
+                    Some(bp.clone()),
+                    req.idempotency_key.clone(),
+                    Want::View,
+                    None,
+                )
+                .await;
+            match result {
+                Ok((_, Some(v))) => return Ok(v),
+                Ok((_, None)) => return self.case(&case_no).await,
+                Err(EngineError::Store(StoreError::Conflict { .. })) if tries < MAX_TRIES => {
+                    tries += 1;
+                    if let Some(key) = &req.idempotency_key
+                        && let Some(existing) = self.inner.store.case_for_key(key).await?
+                    {
+                        return self.first_answer(existing).await;
+                    }
+                    let stored = self.inner.store.case_count().await?;
+                    self.inner.seq.fetch_max(stored, Ordering::Relaxed);
+                }
+                Err(e) => return Err(e),
+            }
         }
     }
 
@@ -124,7 +144,7 @@ impl<S: Store> Engine<S> {
         command: Command,
     ) -> Result<Vec<Event>, EngineError> {
         Ok(self
-            .run(case_no.clone(), command, None, None, Want::Events, None)
+            .run(case_no.clone(), &command, None, None, Want::Events, None)
             .await?
             .0)
     }

@@ -84,7 +84,7 @@ impl<S: Store> Engine<S> {
             fired += 1;
             let tick = Command::new(Actor::Engine, Action::Tick);
             if let Err(e) = self
-                .run(case_no.clone(), tick, None, None, Want::Events, Some(at))
+                .run(case_no.clone(), &tick, None, None, Want::Events, Some(at))
                 .await
             {
                 warn!(case.no = %case_no, error = %e, "a timer could not fire");
