@@ -141,3 +141,56 @@ async fn engine_survives_a_restart_on_a_sqlite_file() {
     assert_eq!(e.store().case_count().await.expect("count"), 41);
     assert_eq!(e.store().verify(None).await.expect("verify"), vec![]);
 }
+
+/// Two engines ("nodes") on one database submit side by side: every case gets its own
+/// number, and a key used on one node answers the same case on the other.
+async fn two_nodes(first: SqlStore, second: SqlStore) {
+    let a = Engine::builder(first).build().await.expect("engine a");
+    let b = Engine::builder(second).build().await.expect("engine b");
+    a.deploy(BUNDLE).await.expect("deploy a");
+    b.deploy(BUNDLE).await.expect("deploy b");
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+        set.spawn(async move { node.submit(request(None)).await.map(|v| v.case_no) });
+    }
+    let mut numbers = Vec::new();
+    while let Some(r) = set.join_next().await {
+        numbers.push(r.expect("joined").expect("every submission is accepted"));
+    }
+    numbers.sort();
+    numbers.dedup();
+    assert_eq!(numbers.len(), 20);
+    assert_eq!(a.store().case_count().await.expect("count"), 20);
+    let first = a
+        .submit(request(Some("node-key".into())))
+        .await
+        .expect("first");
+    let again = b
+        .submit(request(Some("node-key".into())))
+        .await
+        .expect("again");
+    assert_eq!(again.case_no, first.case_no);
+    assert_eq!(b.store().case_count().await.expect("count"), 21);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_engines_on_one_sqlite_file_issue_distinct_case_numbers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = support::sqlite_url(dir.path());
+    let first = SqlStore::connect(&url).await.expect("connect");
+    let second = SqlStore::connect(&url).await.expect("connect");
+    two_nodes(first, second).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_engines_on_one_postgres_issue_distinct_case_numbers() {
+    let Some(url) = support::database_url("engine::two_engines_on_one_postgres") else {
+        return;
+    };
+    let schema = support::fresh_schema();
+    let first = support::pg_store(&url, &schema).await;
+    let second = support::pg_store(&url, &schema).await;
+    two_nodes(first, second).await;
+    support::drop_schema(&url, &schema).await;
+}
