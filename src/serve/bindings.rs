@@ -84,23 +84,20 @@ pub(crate) fn register<S: Store>(
             };
             routes.push((prefix, route));
         }
-        let adapter: Arc<dyn Adapter> = match routes.as_slice() {
-            [(_, Route::Http(_))] => match routes.remove(0).1 {
-                Route::Http(w) => Arc::new(w),
-                Route::Queue => continue,
-            },
-            _ => {
-                // Longest prefix first; the department's own binding ("") last. Without
-                // its own binding the department's other regions are queue-bound.
-                routes.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
-                if routes.last().is_none_or(|(p, _)| !p.is_empty()) {
-                    routes.push((String::new(), Route::Queue));
-                }
-                Arc::new(RegionRouter {
-                    routes,
-                    index: index.clone(),
-                })
+        let adapter: Arc<dyn Adapter> = if let [(_, Route::Http(w))] = routes.as_slice() {
+            // One webhook for every region: no router needed.
+            Arc::new(w.clone())
+        } else {
+            // Longest prefix first; the department's own binding ("") last. Without its own
+            // binding the department's other regions are queue-bound.
+            routes.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+            if routes.last().is_none_or(|(p, _)| !p.is_empty()) {
+                routes.push((String::new(), Route::Queue));
             }
+            Arc::new(RegionRouter {
+                routes,
+                index: index.clone(),
+            })
         };
         tracing::info!(department = %dep, "department bound to its webhook (some regions may stay queue-bound)");
         engine.register_adapter(dep.clone(), adapter);

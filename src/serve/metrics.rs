@@ -263,22 +263,25 @@ fn webhooks(out: &mut String, bound: &[super::bindings::BoundWebhook]) {
     if bound.is_empty() {
         return;
     }
-    let labels = |b: &super::bindings::BoundWebhook| {
-        format!(
-            "department=\"{}\",region=\"{}\"",
-            label(&b.department),
-            label(&b.region)
-        )
-    };
+    // One snapshot per webhook, so the three families agree with each other.
+    let snapshots: Vec<(String, yijian_adapters::webhook::WebhookStats)> = bound
+        .iter()
+        .map(|b| {
+            let labels = format!(
+                "department=\"{}\",region=\"{}\"",
+                label(&b.department),
+                label(&b.region)
+            );
+            (labels, b.webhook.stats())
+        })
+        .collect();
     header(
         out,
         "yijian_webhook_attempts_total",
         "counter",
         "Webhook delivery attempts by outcome (answered, accepted, retried, refused).",
     );
-    for b in bound {
-        let s = b.webhook.stats();
-        let l = labels(b);
+    for (l, s) in &snapshots {
         for (outcome, n) in [
             ("answered", s.answered),
             ("accepted", s.accepted),
@@ -297,12 +300,11 @@ fn webhooks(out: &mut String, bound: &[super::bindings::BoundWebhook]) {
         "counter",
         "Webhook deliveries that ended by failing their task (refused, or attempts spent).",
     );
-    for b in bound {
+    for (l, s) in &snapshots {
         let _ = writeln!(
             out,
-            "yijian_webhook_failed_deliveries_total{{{}}} {}",
-            labels(b),
-            b.webhook.stats().failed_deliveries
+            "yijian_webhook_failed_deliveries_total{{{l}}} {}",
+            s.failed_deliveries
         );
     }
     header(
@@ -311,9 +313,7 @@ fn webhooks(out: &mut String, bound: &[super::bindings::BoundWebhook]) {
         "histogram",
         "Time of one webhook delivery attempt, from sending to the last byte of the answer.",
     );
-    for b in bound {
-        let s = b.webhook.stats();
-        let l = labels(b);
+    for (l, s) in &snapshots {
         for (le, n) in yijian_adapters::webhook::LATENCY_BUCKETS
             .iter()
             .zip(s.latency_buckets)

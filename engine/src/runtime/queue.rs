@@ -46,6 +46,13 @@ impl DeptQueue {
         fresh
     }
 
+    /// Back at the front (a fetch that could not lease it), unless queued meanwhile.
+    fn push_front(&mut self, item: Item) {
+        if self.queued.insert((item.case_no.clone(), item.task)) {
+            self.items.push_front(item);
+        }
+    }
+
     /// Up to `max` units, oldest first; with a scope, only cases whose region starts with it.
     fn take(&mut self, scope: Option<&str>, max: usize) -> Vec<Item> {
         let mut out = Vec::with_capacity(max.min(self.items.len()));
@@ -134,9 +141,7 @@ impl Queues {
             let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
             let q = items.entry(Arc::from(department)).or_default();
             for item in back.into_iter().rev() {
-                if q.queued.insert((item.case_no.clone(), item.task)) {
-                    q.items.push_front(item);
-                }
+                q.push_front(item);
             }
         }
         self.notifier(department).notify_waiters();
