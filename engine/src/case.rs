@@ -98,6 +98,28 @@ impl UnitStatus {
             UnitStatus::Revoked => "revoked",
         }
     }
+
+    /// Every state, in the order of the life cycle.
+    pub const ALL: [UnitStatus; 13] = [
+        UnitStatus::Waiting,
+        UnitStatus::Dispatched,
+        UnitStatus::SupplementRequested,
+        UnitStatus::RetryWait,
+        UnitStatus::Incident,
+        UnitStatus::Suspended,
+        UnitStatus::Approved,
+        UnitStatus::Rejected,
+        UnitStatus::Skipped,
+        UnitStatus::Cancelled,
+        UnitStatus::Withdrawn,
+        UnitStatus::Terminated,
+        UnitStatus::Revoked,
+    ];
+
+    /// The state with this snake_case name.
+    pub fn from_name(name: &str) -> Option<UnitStatus> {
+        UnitStatus::ALL.into_iter().find(|s| s.as_str() == name)
+    }
 }
 
 impl fmt::Display for UnitStatus {
@@ -205,6 +227,13 @@ impl Warning {
             Warning::Yellow => "yellow",
             Warning::Red => "red",
         }
+    }
+
+    /// The level with this snake_case name.
+    pub fn from_name(name: &str) -> Option<Warning> {
+        [Warning::Green, Warning::Yellow, Warning::Red]
+            .into_iter()
+            .find(|w| w.as_str() == name)
     }
 }
 

@@ -1,11 +1,16 @@
 //! The runtime: an [`Engine`] handle (cheap `Clone`) that runs cases on a store, hands
 //! dispatched tasks to adapters, and applies their answers.
 //!
-//! Each command runs as: take the case (from memory, or replayed from the store), `decide`,
-//! apply the events, hand the commit to the store while still holding the case (so a
-//! case's commits are ordered), release the case, wait for the commit, then perform the
-//! effects — dispatches to adapters and cancellation notices. A decision an adapter makes at
-//! once is applied in the same call, without another round trip.
+//! The store is the truth; the engine's memory is a bounded cache of cases. Each command
+//! runs as: take the case (cached, or replayed from the store), `decide`, apply the events,
+//! hand the commit to the store while still holding the case (so a case's commits are
+//! ordered), release the case, wait for the commit, then perform the effects — dispatches
+//! to adapters and cancellation notices. The commit is written with a compare-and-set on
+//! the case's version: when another node sharing the store moved the case first, the
+//! command is decided again on the case as stored (bounded), so callers never see a
+//! conflict caused by another node. A decision an adapter makes at once is applied in the
+//! same call, without another round trip. Queues and timers are read from the store
+//! (see [`crate::store::WorkStore`]).
 
 mod answer;
 mod api;
@@ -36,7 +41,7 @@ use crate::view::CaseView;
 
 pub use builder::EngineBuilder;
 pub(crate) use effects::work_of;
-use effects::{Effect, effects_of, hex, region_of, summary_of};
+use effects::{Effect, effects_of, hex, marks_of, region_of, rows_of, summary_of};
 pub use numbering::{CaseNumbering, DefaultNumbering};
 pub use queue::{FetchRequest, LeasedWork, QueueDepth};
 
@@ -115,6 +120,29 @@ pub struct DeployResult {
 }
 
 const SHARDS: usize = 64;
+/// How often a command is decided again after another node moved its case first.
+const CONFLICT_RETRIES: u32 = 8;
+
+/// Why [`Engine::prepare`] did not hand a commit over.
+enum Failure {
+    /// The engine's answer.
+    Engine(EngineError),
+    /// Refused on a cached copy that may be behind the store (another node): the copy was
+    /// dropped; decide again on the case as stored.
+    Stale,
+}
+
+impl From<EngineError> for Failure {
+    fn from(e: EngineError) -> Self {
+        Failure::Engine(e)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure::Engine(e.into())
+    }
+}
 
 /// Live cases of one shard (foldhash: case numbers are not attacker-chosen keys).
 type CaseMap = HashMap<CaseNo, CaseState, foldhash::fast::RandomState>;
@@ -156,10 +184,9 @@ struct Inner<S> {
     shards: Box<[Mutex<CaseMap>]>,
     key_locks: Box<[tokio::sync::Mutex<()>]>,
     seq: AtomicU64,
-    // std Mutex: short index updates only, never across an await.
-    timers: Mutex<timers::Timers>,
-    timer_wake: tokio::sync::Notify,
-    queues: queue::Queues,
+    /// Most cases held per shard (the cache's bound, spread over the shards).
+    per_shard: usize,
+    queues: Arc<queue::Queues>,
     in_flight: AtomicUsize,
     idle: tokio::sync::Notify,
     closing: AtomicBool,
@@ -195,6 +222,7 @@ impl<S: Store> Engine<S> {
             check: CheckOptions::default(),
             keep_closed: false,
             calendars: None,
+            cache: 100_000,
         }
     }
 
@@ -301,8 +329,61 @@ impl<S: Store> Engine<S> {
         &self.inner.shards[self.slot(case_no, SHARDS)]
     }
 
-    /// Runs `f` on a case, loading it from the store if it is not in memory.
+    /// Runs `f` on a case as the store has it now: the cached copy when it is at the
+    /// stored version (one version read), else replayed from the store.
     async fn with_case<T>(
+        &self,
+        case_no: &CaseNo,
+        f: impl FnOnce(&CaseState) -> T,
+    ) -> Result<T, EngineError> {
+        let stored = self.inner.store.version(case_no).await?;
+        let Some(stored) = stored else {
+            return Err(EngineError::UnknownCase {
+                case_no: case_no.clone(),
+            });
+        };
+        let ahead = {
+            let mut shard = self
+                .shard(case_no)
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            match shard.get(case_no).map(|s| s.version) {
+                Some(v) if v == stored => {
+                    if let Some(state) = shard.get(case_no) {
+                        return Ok(f(state));
+                    }
+                    false
+                }
+                // Ahead of the store: a commit of it is on its way; show what is stored.
+                Some(v) if v > stored => true,
+                // Behind: another node moved the case on.
+                Some(_) => {
+                    shard.remove(case_no);
+                    false
+                }
+                None => false,
+            }
+        };
+        if ahead {
+            return Ok(f(&self.replayed(case_no).await?));
+        }
+        let state = self.load(case_no).await?;
+        Ok(f(&state))
+    }
+
+    /// A case replayed from the store, not cached.
+    async fn replayed(&self, case_no: &CaseNo) -> Result<CaseState, EngineError> {
+        let Some((summary, events)) = self.inner.store.read(case_no).await? else {
+            return Err(EngineError::UnknownCase {
+                case_no: case_no.clone(),
+            });
+        };
+        let bp = self.blueprint_of(&summary).await?;
+        Ok(replay(self.new_state(case_no, bp), &events))
+    }
+
+    /// Runs `f` on the cached copy of a case this node just committed (or loads it).
+    async fn with_cached<T>(
         &self,
         case_no: &CaseNo,
         f: impl FnOnce(&CaseState) -> T,
@@ -320,7 +401,7 @@ impl<S: Store> Engine<S> {
         Ok(f(&state))
     }
 
-    /// Reads a case back from the store and replays it.
+    /// Reads a case back from the store and replays it; an open case stays cached.
     async fn load(&self, case_no: &CaseNo) -> Result<CaseState, EngineError> {
         let Some((summary, events)) = self.inner.store.read(case_no).await? else {
             return Err(EngineError::UnknownCase {
@@ -329,19 +410,32 @@ impl<S: Store> Engine<S> {
         };
         let bp = self.blueprint_of(&summary).await?;
         let state = replay(self.new_state(case_no, bp), &events);
-        self.set_timer(case_no, crate::machine::next_timer(&state));
         if !state.is_closed() || self.inner.keep_closed {
             let mut shard = self
                 .shard(case_no)
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            // Another caller may have loaded it meanwhile; theirs is at least as new.
-            let entry = shard
-                .entry(case_no.clone())
-                .or_insert_with(|| state.clone());
+            self.make_room(&mut shard, case_no);
+            // Another caller may have loaded it meanwhile: the newer copy stays.
+            let entry = shard.entry(case_no.clone()).or_insert_with(|| state.clone());
+            if entry.version < state.version {
+                *entry = state.clone();
+            }
             return Ok(entry.clone());
         }
         Ok(state)
+    }
+
+    /// Keeps a shard within the cache's bound before `case_no` goes in: another case is
+    /// dropped (the store has it; it is read again when needed).
+    fn make_room(&self, shard: &mut CaseMap, case_no: &CaseNo) {
+        if shard.len() < self.inner.per_shard || shard.contains_key(case_no) {
+            return;
+        }
+        let victim = shard.keys().find(|k| *k != case_no).cloned();
+        if let Some(v) = victim {
+            shard.remove(&v);
+        }
     }
 
     /// The blueprint a stored case runs on, compiled from the store when not loaded yet.
@@ -392,25 +486,39 @@ impl<S: Store> Engine<S> {
         while !queue.is_empty() {
             let round: Vec<(CaseNo, Command)> = queue.drain(..).collect();
             let mut prepared = Vec::with_capacity(round.len());
+            let mut again = Vec::new();
             for (no, cmd) in round {
                 match self.prepare(&no, &cmd, None, None, false, None).await {
-                    Ok(p) => prepared.push((no, p)),
+                    Ok(p) => prepared.push((no, cmd, p)),
+                    Err(Failure::Stale) => again.push((no, cmd)),
+                    Err(Failure::Engine(e)) => {
+                        warn!(case.no = %no, error = %e, "an adapter's decision was not applied")
+                    }
+                }
+            }
+            let mut done = Vec::with_capacity(prepared.len());
+            for (no, cmd, (next, pending)) in prepared {
+                match self.settle(&no, pending).await {
+                    Ok(()) => done.push((no, next)),
+                    Err(EngineError::Store(StoreError::Conflict { .. })) => again.push((no, cmd)),
+                    Err(e) => {
+                        warn!(case.no = %no, error = %e, "an adapter's decision was not committed")
+                    }
+                }
+            }
+            // Cases another node moved meanwhile: each decided again on the stored case.
+            for (no, cmd) in again {
+                match self.step(&no, &cmd, None, None, false, None).await {
+                    Ok(next) => done.push((no, next)),
                     Err(e) => {
                         warn!(case.no = %no, error = %e, "an adapter's decision was not applied")
                     }
                 }
             }
-            for (no, (next, pending)) in prepared {
-                match self.settle(&no, pending).await {
-                    Ok(()) => {
-                        self.effects(&next.effects, &mut queue);
-                        if next.closed.is_some() && no == case_no {
-                            closed = next.closed;
-                        }
-                    }
-                    Err(e) => {
-                        warn!(case.no = %no, error = %e, "an adapter's decision was not committed")
-                    }
+            for (no, next) in done {
+                self.effects(&next.effects, &mut queue);
+                if next.closed.is_some() && no == case_no {
+                    closed = next.closed;
                 }
             }
         }
@@ -418,7 +526,7 @@ impl<S: Store> Engine<S> {
             Want::View => match closed {
                 // Closed during this call and dropped from memory: no need to read it back.
                 Some(state) => Some(CaseView::of(&state)),
-                None => self.with_case(&case_no, CaseView::of).await.ok(),
+                None => self.with_cached(&case_no, CaseView::of).await.ok(),
             },
             Want::Events => None,
         };
@@ -435,8 +543,9 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    /// One command: decide, apply, commit. Returns the events (when asked), the effects to
-    /// perform, and the final state when the case closed and left memory.
+    /// One command: decide, apply, commit; decided again (up to [`CONFLICT_RETRIES`] times)
+    /// when another node moved the case first. Returns the events (when asked), the effects
+    /// to perform, and the final state when the case closed and left memory.
     async fn step(
         &self,
         case_no: &CaseNo,
@@ -446,11 +555,42 @@ impl<S: Store> Engine<S> {
         want_events: bool,
         at: Option<jiff::Timestamp>,
     ) -> Result<Stepped, EngineError> {
-        let (stepped, pending) = self
-            .prepare(case_no, command, new_case, key, want_events, at)
-            .await?;
-        self.settle(case_no, pending).await?;
-        Ok(stepped)
+        let mut tries = 0;
+        loop {
+            let prepared = self
+                .prepare(case_no, command, new_case.clone(), key.clone(), want_events, at)
+                .await;
+            let (stepped, pending) = match prepared {
+                Ok(p) => p,
+                Err(Failure::Engine(e)) => return Err(e),
+                Err(Failure::Stale) if tries < CONFLICT_RETRIES => {
+                    tries += 1;
+                    continue;
+                }
+                Err(Failure::Stale) => return Err(self.conflict(case_no).await),
+            };
+            match self.settle(case_no, pending).await {
+                // A new case's number or key was taken: its caller decides (see `create`).
+                Err(EngineError::Store(StoreError::Conflict { .. }))
+                    if new_case.is_none() && tries < CONFLICT_RETRIES =>
+                {
+                    tries += 1;
+                }
+                Err(e) => return Err(e),
+                Ok(()) => return Ok(stepped),
+            }
+        }
+    }
+
+    /// The error after the retries were spent: the case kept moving under this command.
+    async fn conflict(&self, case_no: &CaseNo) -> EngineError {
+        let found = self.inner.store.version(case_no).await.ok().flatten();
+        StoreError::Conflict {
+            case_no: case_no.clone(),
+            expected: 0,
+            found: found.unwrap_or(0),
+        }
+        .into()
     }
 
     /// Waits for a prepared command's commit; on failure the case's memory copy, now ahead
@@ -472,6 +612,7 @@ impl<S: Store> Engine<S> {
 
     /// Decides, applies and hands the commit to the store (ordered now), without waiting for
     /// it: the returned future resolves when the commit is durable. Effects must wait for it.
+    /// A refusal decided on a cached copy that is behind the store is [`Failure::Stale`].
     async fn prepare(
         &self,
         case_no: &CaseNo,
@@ -485,7 +626,7 @@ impl<S: Store> Engine<S> {
             Stepped,
             impl std::future::Future<Output = Result<(), StoreError>> + Send + 'static + use<S>,
         ),
-        EngineError,
+        Failure,
     > {
         // Make sure the case is in memory before taking the shard lock (a closed case is
         // loaded for this command only: commands on closed cases are refused or, like a
@@ -501,12 +642,16 @@ impl<S: Store> Engine<S> {
                 loaded = Some(self.load(case_no).await?);
             }
         }
+        let cached = new_case.is_none() && loaded.is_none();
         let now = at.unwrap_or_else(|| self.inner.clock.now());
-        let (events, effects, closed, timer, pending) = {
+        let (events, effects, closed, pending, refused) = {
             let mut shard = self
                 .shard(case_no)
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
+            if !shard.contains_key(case_no) {
+                self.make_room(&mut shard, case_no);
+            }
             let state = match &new_case {
                 Some(bp) => shard
                     .entry(case_no.clone())
@@ -515,51 +660,57 @@ impl<S: Store> Engine<S> {
                     Some(state) => shard.entry(case_no.clone()).or_insert(state),
                     None => match shard.get_mut(case_no) {
                         Some(s) => s,
-                        // Evicted between the check and here: the next call reloads it.
-                        None => {
-                            return Err(StoreError::Unavailable {
-                                message: "case evicted concurrently; retry".into(),
-                            }
-                            .into());
-                        }
+                        // Dropped between the check and here: decide again.
+                        None => return Err(Failure::Stale),
                     },
                 },
             };
             let expected = state.version;
-            let events = match decide_in_place(state, command, now) {
-                Ok(ev) => ev,
+            let before = (expected > 0).then(|| marks_of(state));
+            match decide_in_place(state, command, now) {
+                Ok(events) => {
+                    let effects = effects_of(state, &events);
+                    let timer = crate::machine::next_timer(state);
+                    let summary = summary_of(state, timer);
+                    let tasks = rows_of(state, before.as_deref());
+                    let is_closed = state.is_closed();
+                    let (for_store, returned) = if want_events {
+                        (events.clone(), events)
+                    } else {
+                        (events, Vec::new())
+                    };
+                    let pending = self.inner.store.append(Commit {
+                        case_no: case_no.clone(),
+                        expected_version: expected,
+                        events: for_store,
+                        summary,
+                        idempotency_key: key,
+                        tasks,
+                    });
+                    let closed = if is_closed && !self.inner.keep_closed {
+                        shard.remove(case_no)
+                    } else {
+                        None
+                    };
+                    (returned, effects, closed, Some(pending), None)
+                }
                 Err(rejection) => {
                     let fresh = new_case.is_some() && state.version == 0;
-                    if fresh || (state.is_closed() && !self.inner.keep_closed) {
+                    // A cached copy may be behind the store: it is checked below.
+                    if fresh || cached || (state.is_closed() && !self.inner.keep_closed) {
                         shard.remove(case_no);
                     }
-                    return Err(rejection.into());
+                    (Vec::new(), Vec::new(), None, None, Some((rejection, expected)))
                 }
-            };
-            let effects = effects_of(state, &events);
-            let summary = summary_of(state);
-            let is_closed = state.is_closed();
-            let (for_store, returned) = if want_events {
-                (events.clone(), events)
-            } else {
-                (events, Vec::new())
-            };
-            let pending = self.inner.store.append(Commit {
-                case_no: case_no.clone(),
-                expected_version: expected,
-                events: for_store,
-                summary,
-                idempotency_key: key,
-            });
-            let timer = crate::machine::next_timer(state);
-            let closed = if is_closed && !self.inner.keep_closed {
-                shard.remove(case_no)
-            } else {
-                None
-            };
-            (returned, effects, closed, timer, pending)
+            }
         };
-        self.set_timer(case_no, timer);
+        if let Some((rejection, version)) = refused {
+            if cached && self.inner.store.version(case_no).await? != Some(version) {
+                return Err(Failure::Stale);
+            }
+            return Err(Failure::Engine(rejection.into()));
+        }
+        let pending = pending.ok_or(Failure::Stale)?;
         Ok((
             Stepped {
                 events,
@@ -586,8 +737,8 @@ impl<S: Store> Engine<S> {
 
     fn hand_over(&self, work: &Work, queue: &mut VecDeque<(CaseNo, Command)>) {
         let Some(adapter) = self.adapter(work.department()) else {
-            // No adapter: the department's back office fetches it from its queue.
-            self.inner.queues.push(work);
+            // No adapter: the department's back office fetches it from the store's queue.
+            self.inner.queues.wake(work.department());
             return;
         };
         let replier = Replier::new(
@@ -605,7 +756,7 @@ impl<S: Store> Engine<S> {
                 );
                 queue.push_back((work.case_no.clone(), command));
             }
-            Dispatch::Queue => self.inner.queues.push(work),
+            Dispatch::Queue => self.inner.queues.wake(work.department()),
             Dispatch::Pending => {}
         }
     }

@@ -1,12 +1,14 @@
 //! Storage: narrow traits per concern, and the in-memory store.
 //!
-//! The runtime keeps live cases in memory and writes through a store. A command's events
+//! The store is the truth: every node of a cluster reads cases, queues and timers from it
+//! and may cache cases, never decide from its cache alone. The runtime writes through it. A command's events
 //! and the case's new summary are handed to [`EventLog::append`] as one [`Commit`]; a
 //! durable store writes them in one transaction, and is free to group many cases' commits
 //! into one transaction (group commit). Nothing is acknowledged before its commit.
 
 pub mod memory;
 mod stats;
+mod work;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -18,6 +20,10 @@ use crate::event::Event;
 use crate::ids::CaseNo;
 
 pub use stats::CommitStats;
+pub use work::{
+    CasePage, CaseQuery, Claimed, Gauges, QueueDepth, ReadyClaim, ReadyHook, TaskLease, TaskRow,
+    WorkStore,
+};
 
 /// Why the store could not do something. What the caller must decide is in the variant.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -71,6 +77,9 @@ pub struct Commit {
     pub summary: CaseSummary,
     /// The idempotency key of the submission that created the case.
     pub idempotency_key: Option<String>,
+    /// The rows of the units this commit changed (of every unit, for a new case): written
+    /// in the same transaction (see [`WorkStore`]).
+    pub tasks: Vec<TaskRow>,
 }
 
 /// What a case is, in a line: for searches, recovery and listing.
@@ -92,6 +101,16 @@ pub struct CaseSummary {
     pub event_count: u64,
     /// Accepted at.
     pub accepted_at: Option<Timestamp>,
+    /// When the case's next timer is due (deadline warnings, lease expiry, retries, 容缺
+    /// and supplement due dates, verification deadlines); `None` when none is pending.
+    #[serde(default)]
+    pub next_timer: Option<Timestamp>,
+    /// The case's warning level.
+    #[serde(default)]
+    pub warning: crate::case::Warning,
+    /// The case's promised due time.
+    #[serde(default)]
+    pub due: Option<Timestamp>,
 }
 
 /// The case a keyed submission created, as [`CaseStore::case_for_key`] finds it.
@@ -207,6 +226,6 @@ pub trait BlueprintStore: Send + Sync + 'static {
 }
 
 /// Everything the runtime needs from a store.
-pub trait Store: EventLog + CaseStore + BlueprintStore {}
+pub trait Store: EventLog + CaseStore + BlueprintStore + WorkStore {}
 
-impl<T: EventLog + CaseStore + BlueprintStore> Store for T {}
+impl<T: EventLog + CaseStore + BlueprintStore + WorkStore> Store for T {}

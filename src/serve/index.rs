@@ -219,6 +219,9 @@ mod tests {
             closed,
             event_count: 3,
             accepted_at: None,
+            next_timer: None,
+            warning: Default::default(),
+            due: None,
         };
         index.insert_summary(&summary("open", "running", false));
         index.insert_summary(&summary("done", "withdrawn", true));

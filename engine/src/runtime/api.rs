@@ -203,7 +203,8 @@ impl<S: Store> Engine<S> {
     /// # Errors
     /// `UnknownCase`, `UnknownTask`, a store error.
     pub async fn task_ref(&self, case_no: &CaseNo, task: &str) -> Result<TaskRef, EngineError> {
-        let bp = self.with_case(case_no, |s| s.blueprint.clone()).await?;
+        // A case's bundle never changes: a cached copy answers.
+        let bp = self.with_cached(case_no, |s| s.blueprint.clone()).await?;
         TaskRef::parse(&bp, task).ok_or_else(|| EngineError::UnknownTask {
             case_no: case_no.clone(),
             task: task.to_owned(),
@@ -231,37 +232,54 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    /// Loads every open case from the store into memory and hands its dispatched tasks to
-    /// their adapters again (delivery is at least once). Returns how many cases were loaded.
+    /// Hands the units dispatched to departments with an adapter, and not leased, to their
+    /// adapters again (delivery is at least once; each hand-over names its attempt). Run it
+    /// at start: units of a node that stopped between a commit and its pushes are pushed by
+    /// whichever node starts next. Units of queue-bound departments need nothing: they wait
+    /// in the store. Cases are read only for the units found, never all open cases. Returns
+    /// how many units were handed over.
     ///
     /// # Errors
     /// A store error, or a case whose bundle is not deployed.
     pub async fn recover(&self) -> Result<usize, EngineError> {
-        let open = self.inner.store.open_cases().await?;
+        const MOST: usize = 100_000;
+        let departments: Vec<String> = {
+            let adapters = self
+                .inner
+                .adapters
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            adapters.keys().cloned().collect()
+        };
+        if departments.is_empty() {
+            return Ok(0);
+        }
         let now = self.inner.clock.now();
+        let units = self
+            .inner
+            .store
+            .dispatched(&departments, now, MOST)
+            .await?;
         let mut n = 0;
-        for summary in open {
-            let works = self
-                .with_case(&summary.case_no, |s| {
-                    s.units()
-                        .filter(|(r, _)| Self::queueable(s, *r, now))
-                        .map(|(r, u)| {
-                            work_of(
-                                s,
-                                r,
-                                u.attempts,
-                                u.input.clone().unwrap_or_default(),
-                                u.dispatched_at.unwrap_or_default(),
-                            )
-                        })
-                        .collect::<Vec<_>>()
+        for unit in units {
+            let work = self
+                .with_case(&unit.case_no, |s| {
+                    let u = s.unit(unit.task)?;
+                    Self::queueable(s, unit.task, now).then(|| {
+                        work_of(
+                            s,
+                            unit.task,
+                            u.attempts,
+                            u.input.clone().unwrap_or_default(),
+                            u.dispatched_at.unwrap_or_default(),
+                        )
+                    })
                 })
                 .await?;
+            let Some(w) = work else { continue };
             n += 1;
             let mut queue = VecDeque::new();
-            for w in works {
-                self.hand_over(&w, &mut queue);
-            }
+            self.hand_over(&w, &mut queue);
             self.drain(queue).await;
         }
         Ok(n)

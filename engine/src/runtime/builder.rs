@@ -8,10 +8,10 @@ use yijian_definitions::CheckOptions;
 
 use super::numbering::CaseNumbering;
 use super::{
-    Blueprints, CaseMap, Engine, EngineError, Inner, KEY_LOCKS, SHARDS, WeakSink, queue, timers,
+    Blueprints, CaseMap, Engine, EngineError, Inner, KEY_LOCKS, SHARDS, WeakSink, queue,
 };
 use crate::clock::Clock;
-use crate::store::Store;
+use crate::store::{Store};
 
 /// Builds an [`Engine`].
 pub struct EngineBuilder<S: Store> {
@@ -21,6 +21,7 @@ pub struct EngineBuilder<S: Store> {
     pub(super) check: CheckOptions,
     pub(super) keep_closed: bool,
     pub(super) calendars: Option<Arc<HashMap<String, Arc<crate::calendar::Calendar>>>>,
+    pub(super) cache: usize,
 }
 
 impl<S: Store> std::fmt::Debug for EngineBuilder<S> {
@@ -75,11 +76,21 @@ impl<S: Store> EngineBuilder<S> {
         self
     }
 
+    /// At most this many cases are kept in memory (default 100,000): a cache, since the
+    /// store is the truth; a case not cached is read from the store when it is used.
+    #[must_use]
+    pub fn cache_capacity(mut self, cases: usize) -> Self {
+        self.cache = cases.max(SHARDS);
+        self
+    }
+
     /// Starts the engine: loads every deployed bundle from the store and continues the case
-    /// numbering after the store's last case.
+    /// numbering after the store's last case. Nothing else is read: cases, queues and
+    /// timers stay in the store.
     ///
     /// # Errors
     /// A store error, or a stored bundle that no longer checks.
+
     pub async fn build(self) -> Result<Engine<S>, EngineError> {
         let count = self.store.case_count().await?;
         let inner = Arc::new_cyclic(|weak: &std::sync::Weak<Inner<S>>| Inner {
@@ -97,9 +108,8 @@ impl<S: Store> EngineBuilder<S> {
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
             seq: AtomicU64::new(count),
-            timers: Mutex::new(timers::Timers::default()),
-            timer_wake: tokio::sync::Notify::new(),
-            queues: queue::Queues::default(),
+            per_shard: self.cache.div_ceil(SHARDS),
+            queues: Arc::new(queue::Queues::default()),
             in_flight: AtomicUsize::new(0),
             idle: tokio::sync::Notify::new(),
             closing: AtomicBool::new(false),
@@ -108,6 +118,13 @@ impl<S: Store> EngineBuilder<S> {
             hasher: foldhash::fast::RandomState::default(),
         });
         let engine = Engine { inner };
+        // Units made ready through another node wake this node's fetches.
+        let queues = Arc::downgrade(&engine.inner.queues);
+        engine.inner.store.on_ready(Arc::new(move |department: &str| {
+            if let Some(q) = queues.upgrade() {
+                q.wake(department);
+            }
+        }));
         for b in engine.inner.store.bundles().await? {
             let (bp, _) = yijian_definitions::compile(&b.yaml, &engine.inner.check)
                 .map_err(|diagnostics| EngineError::InvalidBundle { diagnostics })?;

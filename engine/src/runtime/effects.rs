@@ -8,7 +8,7 @@ use crate::case::{CaseState, UnitStatus};
 use crate::command::Action;
 use crate::event::{Event, EventKind};
 use crate::ids::TaskRef;
-use crate::store::CaseSummary;
+use crate::store::{CaseSummary, TaskLease, TaskRow};
 
 /// What happens after a commit.
 pub(super) enum Effect {
@@ -110,7 +110,67 @@ pub(crate) fn work_of(
     }
 }
 
-pub(super) fn summary_of(state: &CaseState) -> CaseSummary {
+/// What the task table holds of a unit, to tell which units a command changed.
+#[derive(PartialEq)]
+pub(super) struct Mark {
+    status: UnitStatus,
+    lease: Option<(u64, Option<jiff::Timestamp>)>,
+    dispatched_at: Option<jiff::Timestamp>,
+    due: Option<jiff::Timestamp>,
+    warning: crate::case::Warning,
+}
+
+/// Every unit's mark, in the case's unit order.
+pub(super) fn marks_of(state: &CaseState) -> Vec<(TaskRef, Mark)> {
+    state
+        .units()
+        .map(|(r, u)| {
+            (
+                r,
+                Mark {
+                    status: u.status,
+                    lease: u.lease.as_ref().map(|l| (l.token, l.expires_at)),
+                    dispatched_at: u.dispatched_at,
+                    due: u.due,
+                    warning: u.warning,
+                },
+            )
+        })
+        .collect()
+}
+
+/// The rows of the units whose marks differ from `before` (every unit when `before` is
+/// `None`: a new case).
+pub(super) fn rows_of(state: &CaseState, before: Option<&[(TaskRef, Mark)]>) -> Vec<TaskRow> {
+    let after = marks_of(state);
+    after
+        .into_iter()
+        .filter(|(r, m)| {
+            before.is_none_or(|b| !b.iter().any(|(br, bm)| br == r && bm == m))
+        })
+        .filter_map(|(r, _)| {
+            let u = state.unit(r)?;
+            Some(TaskRow {
+                task: r,
+                department: state.department(r)?.clone(),
+                state: u.status,
+                // A dispatched unit is always fetchable once free, even if its dispatch time
+                // were missing.
+                ready_at: (u.status == UnitStatus::Dispatched)
+                    .then(|| u.dispatched_at.unwrap_or(jiff::Timestamp::UNIX_EPOCH)),
+                lease: u.lease.as_ref().map(|l| TaskLease {
+                    token: l.token,
+                    owner: l.worker.clone(),
+                    expires_at: l.expires_at,
+                }),
+                due: u.due,
+                warning: u.warning,
+            })
+        })
+        .collect()
+}
+
+pub(super) fn summary_of(state: &CaseState, next_timer: Option<jiff::Timestamp>) -> CaseSummary {
     CaseSummary {
         case_no: state.case_no.clone(),
         bundle: state.blueprint.id.clone(),
@@ -120,6 +180,9 @@ pub(super) fn summary_of(state: &CaseState) -> CaseSummary {
         closed: state.is_closed(),
         event_count: state.version,
         accepted_at: state.accepted_at,
+        next_timer,
+        warning: state.warning,
+        due: state.due,
     }
 }
 

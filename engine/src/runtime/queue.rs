@@ -1,11 +1,14 @@
-//! The built-in department queues: dispatched units of departments without an adapter wait
-//! here for their back office to fetch them (fetch-and-lock with leases, long polling).
+//! Department queues: dispatched units wait in the store's task table for their back
+//! office to fetch them (fetch-and-lock with leases, long polling).
 //!
-//! The queue is an index over the cases, not a second truth: a lease is an event of the
-//! case (`task_leased`), so leases survive restarts, and `recover` rebuilds the queues from
-//! the units that are dispatched and not leased.
+//! The queue is the store's, not a node's: a fetch claims ready units with one statement
+//! (`FOR UPDATE SKIP LOCKED` on PostgreSQL), then leases each with a command of its case
+//! (`task_leased`, with its fencing token), written with the case's version check. A long
+//! poll waits for a wake-up — a commit on this node, or a notice from another node through
+//! the store — and re-checks the store at least every [`RECHECK`], so a lost wake-up costs
+//! at most that.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -13,138 +16,41 @@ use jiff::Timestamp;
 use serde::Serialize;
 use tokio::sync::Notify;
 
-use super::{Engine, EngineError};
+use super::{Engine, EngineError, Failure};
 use crate::adapter::Work;
 use crate::case::UnitStatus;
 use crate::command::{Action, Command};
 use crate::event::EventKind;
-use crate::ids::{Actor, CaseNo, TaskRef};
-use crate::store::Store;
+use crate::ids::{Actor, TaskRef};
+use crate::store::{Claimed, ReadyClaim, Store, StoreError};
 
-#[derive(Debug, Clone)]
-struct Item {
-    case_no: CaseNo,
-    task: TaskRef,
-    region: Arc<str>,
-    since: Timestamp,
-}
+pub use crate::store::QueueDepth;
 
-/// One department's waiting units, oldest first, with a set for duplicate checks (a unit
-/// is queued once however often it is handed over).
-#[derive(Debug, Default)]
-struct DeptQueue {
-    items: VecDeque<Item>,
-    queued: HashSet<(CaseNo, TaskRef)>,
-}
+/// How often a waiting fetch looks at the store even without a wake-up.
+pub(crate) const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
-impl DeptQueue {
-    fn push_back(&mut self, item: Item) -> bool {
-        let fresh = self.queued.insert((item.case_no.clone(), item.task));
-        if fresh {
-            self.items.push_back(item);
-        }
-        fresh
-    }
+/// How long a fetch holds the units it claimed while it leases them.
+const HOLD: jiff::SignedDuration = jiff::SignedDuration::from_secs(10);
 
-    /// Back at the front (a fetch that could not lease it), unless queued meanwhile.
-    fn push_front(&mut self, item: Item) {
-        if self.queued.insert((item.case_no.clone(), item.task)) {
-            self.items.push_front(item);
-        }
-    }
-
-    /// Up to `max` units, oldest first; with a scope, only cases whose region starts with it.
-    fn take(&mut self, scope: Option<&str>, max: usize) -> Vec<Item> {
-        let mut out = Vec::with_capacity(max.min(self.items.len()));
-        match scope {
-            None => {
-                while out.len() < max {
-                    let Some(item) = self.items.pop_front() else {
-                        break;
-                    };
-                    out.push(item);
-                }
-            }
-            Some(s) => {
-                self.items.retain(|i| {
-                    if out.len() < max && i.region.starts_with(s) {
-                        out.push(i.clone());
-                        false
-                    } else {
-                        true
-                    }
-                });
-            }
-        }
-        for i in &out {
-            self.queued.remove(&(i.case_no.clone(), i.task));
-        }
-        out
-    }
-}
-
-/// Every department's queue.
+/// Wake-ups of waiting fetches, per department.
 #[derive(Debug, Default)]
 pub(crate) struct Queues {
-    // std Mutexes: short pushes and takes, never across an await.
-    items: Mutex<HashMap<Arc<str>, DeptQueue>>,
+    // std Mutex: short lookups, never across an await.
     wake: Mutex<HashMap<Arc<str>, Arc<Notify>>>,
 }
 
-/// A department's queue at a glance (for metrics and supervisors).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct QueueDepth {
-    /// The department.
-    pub department: String,
-    /// Units waiting to be fetched.
-    pub depth: usize,
-    /// When the oldest of them was queued.
-    pub oldest: Option<Timestamp>,
-}
-
 impl Queues {
-    pub(crate) fn push(&self, work: &Work) {
-        let item = Item {
-            case_no: work.case_no.clone(),
-            task: work.task,
-            region: work.region.clone(),
-            since: work.dispatched_at,
-        };
-        let dep = work.department().clone();
-        let fresh = self
-            .items
+    /// Wakes the fetches waiting on this node for the department.
+    pub(crate) fn wake(&self, department: &str) {
+        let found = self
+            .wake
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .entry(dep.clone())
-            .or_default()
-            .push_back(item);
-        if fresh {
-            self.notifier(&dep).notify_waiters();
+            .get(department)
+            .cloned();
+        if let Some(n) = found {
+            n.notify_waiters();
         }
-    }
-
-    fn take(&self, department: &str, scope: Option<&str>, max: usize) -> Vec<Item> {
-        let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
-        match items.get_mut(department) {
-            Some(q) => q.take(scope, max),
-            None => Vec::new(),
-        }
-    }
-
-    /// Returns taken items to the front of the department's queue (a fetch that could not
-    /// lease them).
-    fn put_back(&self, department: &str, back: Vec<Item>) {
-        if back.is_empty() {
-            return;
-        }
-        {
-            let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
-            let q = items.entry(Arc::from(department)).or_default();
-            for item in back.into_iter().rev() {
-                q.push_front(item);
-            }
-        }
-        self.notifier(department).notify_waiters();
     }
 
     fn notifier(&self, department: &str) -> Arc<Notify> {
@@ -152,20 +58,6 @@ impl Queues {
         wake.entry(Arc::from(department))
             .or_insert_with(|| Arc::new(Notify::new()))
             .clone()
-    }
-
-    pub(crate) fn depths(&self) -> Vec<QueueDepth> {
-        let items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut out: Vec<QueueDepth> = items
-            .iter()
-            .map(|(d, q)| QueueDepth {
-                department: d.to_string(),
-                depth: q.items.len(),
-                oldest: q.items.iter().map(|i| i.since).min(),
-            })
-            .collect();
-        out.sort_by(|a, b| a.department.cmp(&b.department));
-        out
     }
 }
 
@@ -201,103 +93,132 @@ pub struct LeasedWork {
 }
 
 impl<S: Store> Engine<S> {
-    /// Every department queue's depth and age.
-    pub fn queue_depths(&self) -> Vec<QueueDepth> {
-        self.inner.queues.depths()
+    /// Every department queue's depth and age, from the store.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn queue_depths(&self) -> Result<Vec<QueueDepth>, EngineError> {
+        Ok(self
+            .inner
+            .store
+            .queue_depths(self.inner.clock.now())
+            .await?)
     }
 
     /// Fetch-and-lock: leases up to `max` ready units of the department to the worker,
-    /// waiting up to `wait` for the first one. Each lease is an event of its case; a
-    /// batch's leases are handed to the store together and awaited together, so they share
-    /// one group commit.
+    /// waiting up to `wait` for the first one. The units are claimed from the store, then
+    /// each lease is an event of its case; a batch's leases are handed to the store
+    /// together and awaited together, so they share one group commit.
     ///
     /// # Errors
-    /// A store error while recording the leases (the units not leased go back to the
-    /// queue).
+    /// A store error while claiming, or while recording the leases when none was recorded.
     pub async fn fetch(&self, req: &FetchRequest) -> Result<Vec<LeasedWork>, EngineError> {
         let deadline = tokio::time::Instant::now() + req.wait;
         let max = req.max.clamp(1, 100);
         loop {
+            if self.inner.closing.load(Ordering::Acquire) {
+                return Err(EngineError::ShuttingDown);
+            }
             let notified = self.inner.queues.notifier(&req.department);
             let notified = notified.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let items = self
+            let now = self.inner.clock.now();
+            let claimed = self
                 .inner
-                .queues
-                .take(&req.department, req.region.as_deref(), max);
-            let out = if items.is_empty() {
+                .store
+                .claim_ready(&ReadyClaim {
+                    department: req.department.clone(),
+                    scope: req.region.clone(),
+                    now,
+                    hold_until: now.checked_add(HOLD).unwrap_or(Timestamp::MAX),
+                    limit: max,
+                })
+                .await?;
+            let out = if claimed.is_empty() {
                 Vec::new()
             } else {
-                self.lease_batch(req, items).await?
+                self.lease_batch(req, claimed).await?
             };
-            if !out.is_empty() || tokio::time::Instant::now() >= deadline {
+            let at = tokio::time::Instant::now();
+            if !out.is_empty() || at >= deadline {
                 return Ok(out);
             }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return Ok(out);
+            let recheck = deadline.min(at + RECHECK);
+            tokio::select! {
+                () = &mut notified => {}
+                () = tokio::time::sleep_until(recheck) => {}
             }
         }
     }
 
-    /// Leases `items` to the worker: every lease decided and handed to the store first,
-    /// then every commit awaited.
+    /// Leases the claimed units to the worker: every lease decided and handed to the store
+    /// first, then every commit awaited. A unit whose case moved on meanwhile (another
+    /// node) is leased again on the case as it now is, or left if it is no longer ready.
     async fn lease_batch(
         &self,
         req: &FetchRequest,
-        items: Vec<Item>,
+        items: Vec<Claimed>,
     ) -> Result<Vec<LeasedWork>, EngineError> {
-        if self.inner.closing.load(Ordering::Acquire) {
-            self.inner.queues.put_back(&req.department, items);
-            return Err(EngineError::ShuttingDown);
-        }
         self.inner.in_flight.fetch_add(1, Ordering::AcqRel);
         let _guard = super::InFlight(&self.inner.in_flight, &self.inner.idle);
         let lease =
             jiff::SignedDuration::try_from(req.lease).unwrap_or(jiff::SignedDuration::from_mins(5));
         let actor = Actor::Department(Arc::from(req.department.as_str()));
-        let mut prepared = Vec::with_capacity(items.len());
-        let mut items = items.into_iter();
-        let mut failed = None;
-        for item in items.by_ref() {
+        let command = |task| {
             let until = self
                 .inner
                 .clock
                 .now()
                 .checked_add(lease)
                 .unwrap_or(Timestamp::MAX);
-            let command = Command::new(
+            Command::new(
                 actor.clone(),
                 Action::Lease {
-                    task: item.task,
+                    task,
                     worker: req.worker.clone(),
                     until,
                 },
-            );
-            match self
-                .prepare(&item.case_no, &command, None, None, true, None)
-                .await
-            {
-                Ok((stepped, pending)) => prepared.push((item, stepped, pending)),
-                // Settled, leased elsewhere or withdrawn meanwhile: not ours any more.
-                Err(EngineError::Rejected(_) | EngineError::UnknownCase { .. }) => {}
-                Err(e) => {
-                    failed = Some((Some(item), e));
-                    break;
+            )
+        };
+        let mut prepared = Vec::with_capacity(items.len());
+        let mut again = Vec::new();
+        let mut failed = None;
+        for item in items {
+            let cmd = command(item.task);
+            match self.prepare(&item.case_no, &cmd, None, None, true, None).await {
+                Ok((stepped, pending)) => prepared.push((item, cmd, stepped, pending)),
+                // Settled, leased elsewhere or withdrawn: not ours any more.
+                Err(Failure::Engine(EngineError::Rejected(_) | EngineError::UnknownCase { .. })) => {}
+                // Decided on a copy another node had moved on: decide again on the case.
+                Err(Failure::Stale) => again.push((item, cmd)),
+                Err(Failure::Engine(e)) => {
+                    failed.get_or_insert(e);
                 }
             }
         }
-        let mut out = Vec::with_capacity(prepared.len());
-        let mut effects = VecDeque::new();
-        for (item, stepped, pending) in prepared {
-            if let Err(e) = self.settle(&item.case_no, pending).await {
-                // Not leased after all: the unit is still dispatched; the queue keeps it.
-                self.inner.queues.put_back(&req.department, vec![item]);
-                if failed.is_none() {
-                    failed = Some((None, e));
+        let mut settled = Vec::with_capacity(prepared.len() + again.len());
+        for (item, cmd, stepped, pending) in prepared {
+            match self.settle(&item.case_no, pending).await {
+                Ok(()) => settled.push((item, stepped)),
+                Err(EngineError::Store(StoreError::Conflict { .. })) => again.push((item, cmd)),
+                Err(e) => {
+                    failed.get_or_insert(e);
                 }
-                continue;
             }
+        }
+        for (item, cmd) in again {
+            match self.step(&item.case_no, &cmd, None, None, true, None).await {
+                Ok(stepped) => settled.push((item, stepped)),
+                Err(EngineError::Rejected(_) | EngineError::UnknownCase { .. }) => {}
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(settled.len());
+        let mut effects = VecDeque::new();
+        for (item, stepped) in settled {
             self.effects(&stepped.effects, &mut effects);
             let Some((token, expires_at)) = stepped.events.iter().find_map(|e| match &e.kind {
                 EventKind::TaskLeased {
@@ -308,7 +229,7 @@ impl<S: Store> Engine<S> {
                 continue;
             };
             let leased = self
-                .with_case(&item.case_no, |s| {
+                .with_cached(&item.case_no, |s| {
                     let u = s.unit(item.task)?;
                     let input = u.input.clone().unwrap_or_default();
                     let work = super::work_of(
@@ -329,17 +250,14 @@ impl<S: Store> Engine<S> {
             out.extend(leased);
         }
         self.drain(effects).await;
-        if let Some((item, e)) = failed {
-            // The units not reached go back to the queue.
-            let rest: Vec<Item> = item.into_iter().chain(items).collect();
-            self.inner.queues.put_back(&req.department, rest);
-            // Leases already recorded are handed out; the error only when none was.
-            if out.is_empty() {
-                return Err(e);
-            }
+        // Leases already recorded are handed out; the error only when none was. Units not
+        // leased stay in the store and are claimable again once their hold ends.
+        match failed {
+            Some(e) if out.is_empty() => Err(e),
+            _ => Ok(out),
         }
-        Ok(out)
     }
+
     /// Whether a unit is waiting in a queue (dispatched, no live lease).
     pub(crate) fn queueable(state: &crate::case::CaseState, r: TaskRef, now: Timestamp) -> bool {
         state.unit(r).is_some_and(|u| {

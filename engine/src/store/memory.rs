@@ -8,9 +8,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use jiff::Timestamp;
 
+mod work;
+
 use super::{
-    BlueprintStore, CaseStore, CaseSummary, Commit, Deployed, DeployedBundle, EventLog, KeyedCase,
-    Result, StoreError,
+    BlueprintStore, CasePage, CaseQuery, CaseStore, CaseSummary, Claimed, Commit, Deployed,
+    DeployedBundle, EventLog, Gauges, KeyedCase, QueueDepth, ReadyClaim, Result, StoreError,
+    WorkStore,
 };
 use crate::event::Event;
 use crate::ids::CaseNo;
@@ -35,6 +38,8 @@ pub struct MemoryStore {
     // Every case in creation order (creation time: its first event's; then case number).
     // Taken after a case shard, never before.
     created: Arc<Mutex<BTreeSet<Created>>>,
+    // Task rows and timers; taken after a case shard, never before.
+    work: Arc<Mutex<work::Work>>,
     hasher: foldhash::fast::RandomState,
 }
 
@@ -48,6 +53,7 @@ impl Default for MemoryStore {
             bundles: Arc::default(),
             keys: Arc::default(),
             created: Arc::default(),
+            work: Arc::default(),
             hasher: foldhash::fast::RandomState::default(),
         }
     }
@@ -80,6 +86,14 @@ impl MemoryStore {
         None
     }
 
+    fn work<T>(&self, f: impl FnOnce(&mut work::Work) -> T) -> T {
+        f(&mut self.work.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn summary(&self, no: &CaseNo) -> Option<CaseSummary> {
+        self.with(no, |inner| inner.cases.get(no).map(|(s, _)| s.clone()))
+    }
+
     fn bundles_with<T>(
         &self,
         f: impl FnOnce(&mut BTreeMap<(String, u32), DeployedBundle>) -> T,
@@ -103,6 +117,7 @@ impl EventLog for MemoryStore {
             }
             match entry {
                 Some((summary, events)) => {
+                    self.work(|w| w.write(&commit.summary, &commit.tasks));
                     events.extend(commit.events);
                     *summary = commit.summary;
                 }
@@ -129,6 +144,7 @@ impl EventLog for MemoryStore {
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
                         .insert((commit.events.first().map(|e| e.at), commit.case_no.clone()));
+                    self.work(|w| w.write(&commit.summary, &commit.tasks));
                     inner
                         .cases
                         .insert(commit.case_no.clone(), (commit.summary, commit.events));
@@ -208,6 +224,119 @@ impl CaseStore for MemoryStore {
         });
         Ok(n)
     }
+}
+
+impl WorkStore for MemoryStore {
+    async fn claim_ready(&self, claim: &ReadyClaim) -> Result<Vec<Claimed>> {
+        Ok(self.work(|w| w.claim_ready(claim)))
+    }
+
+    async fn claim_timers(
+        &self,
+        now: Timestamp,
+        hold_until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(CaseNo, Timestamp)>> {
+        Ok(self.work(|w| w.claim_timers(now, hold_until, limit)))
+    }
+
+    async fn next_timer(&self) -> Result<Option<Timestamp>> {
+        Ok(self.work(|w| w.next_timer()))
+    }
+
+    async fn queue_depths(&self, now: Timestamp) -> Result<Vec<QueueDepth>> {
+        Ok(self.work(|w| w.depths(now)))
+    }
+
+    async fn dispatched(
+        &self,
+        departments: &[String],
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Claimed>> {
+        Ok(self.work(|w| w.dispatched(departments, now, limit)))
+    }
+
+    async fn version(&self, case_no: &CaseNo) -> Result<Option<u64>> {
+        Ok(self.summary(case_no).map(|s| s.event_count))
+    }
+
+    async fn search(&self, q: &CaseQuery) -> Result<CasePage> {
+        // Newest first: creation order reversed. A scan: tests and embedding only.
+        let order: Vec<Created> = self
+            .created
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .rev()
+            .cloned()
+            .collect();
+        let start = match &q.before {
+            Some(b) => match order.iter().position(|(_, no)| no == b) {
+                Some(i) => i + 1,
+                None => return Ok(CasePage::default()),
+            },
+            None => 0,
+        };
+        let mut page = CasePage::default();
+        let mut total = 0u64;
+        let mut skipped = 0;
+        for (_, no) in &order[start..] {
+            let Some(s) = self.summary(no) else { continue };
+            if !matches(q, &s, |dep, state| {
+                self.work(|w| {
+                    w.units_of(no).any(|(d, st)| {
+                        dep.is_none_or(|x| x == d) && state.is_none_or(|x| x == st)
+                    })
+                })
+            }) {
+                continue;
+            }
+            total += 1;
+            if skipped < q.offset {
+                skipped += 1;
+            } else if page.cases.len() < q.limit {
+                page.cases.push(s);
+            } else if !q.count {
+                break;
+            }
+        }
+        page.total = q.count.then_some(total);
+        Ok(page)
+    }
+
+    async fn gauges(&self) -> Result<Gauges> {
+        let mut all = Vec::new();
+        self.each::<()>(|inner| {
+            all.extend(inner.cases.values().map(|(s, _)| s.clone()));
+            None
+        });
+        let mut cases: BTreeMap<String, u64> = BTreeMap::new();
+        for s in &all {
+            *cases.entry(s.status.to_string()).or_default() += 1;
+        }
+        let open: std::collections::HashSet<&CaseNo> =
+            all.iter().filter(|s| !s.closed).map(|s| &s.case_no).collect();
+        Ok(Gauges {
+            cases: cases.into_iter().collect(),
+            tasks: self.work(|w| w.task_counts(|no| open.contains(no))),
+            warnings: work::warnings(all.iter().filter(|s| !s.closed)),
+        })
+    }
+}
+
+/// Whether a case matches a query; `has(department, state)` answers for its units.
+pub(crate) fn matches(
+    q: &CaseQuery,
+    s: &CaseSummary,
+    has: impl FnOnce(Option<&str>, Option<crate::case::UnitStatus>) -> bool,
+) -> bool {
+    q.region.as_deref().is_none_or(|r| s.region.starts_with(r))
+        && q.bundle.as_deref().is_none_or(|b| b == &*s.bundle)
+        && q.status.as_deref().is_none_or(|st| st == s.status)
+        && q.warning.is_none_or(|w| !s.closed && w == s.warning)
+        && (q.department.is_none() && q.task_state.is_none()
+            || has(q.department.as_deref(), q.task_state))
 }
 
 impl BlueprintStore for MemoryStore {

@@ -45,6 +45,8 @@ pub(crate) struct Job {
     /// The case row after the commit.
     row: case::Model,
     events: Vec<Body>,
+    /// The rows of the units the commit changed.
+    tasks: Vec<crate::query::task::Row>,
     reply: oneshot::Sender<Result<()>>,
 }
 
@@ -64,6 +66,7 @@ pub(crate) fn prepare(commit: Commit, reply: oneshot::Sender<Result<()>>) -> Res
         events,
         summary,
         idempotency_key,
+        tasks,
     } = commit;
     let events = events
         .iter()
@@ -100,18 +103,27 @@ pub(crate) fn prepare(commit: Commit, reply: oneshot::Sender<Result<()>>) -> Res
         idempotency_key,
         created_at,
         created_events,
+        next_timer_at: summary.next_timer.map(text_of),
+        timer_held_until: None,
+        warning: summary.warning.as_str().to_owned(),
+        due_at: summary.due.map(text_of),
     };
+    let tasks = tasks
+        .iter()
+        .map(|t| crate::query::task::Row::of(&case_no, &summary.region, t))
+        .collect::<Result<Vec<_>>>()?;
     Ok(Job {
         case_no,
         expected: expected_version,
         row,
         events,
+        tasks,
         reply,
     })
 }
 
 /// Group-commit settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Batching {
     pub(crate) max_batch: usize,
     pub(crate) max_delay: Duration,
@@ -119,6 +131,8 @@ pub(crate) struct Batching {
     /// costs a flush (PostgreSQL, SQLite with `synchronous` FULL or EXTRA), fewer larger
     /// transactions win; with SQLite at NORMAL a busy writer writes at once.
     pub(crate) gather_when_busy: bool,
+    /// PostgreSQL: the `NOTIFY` channel telling other nodes of units made ready.
+    pub(crate) notify: Option<String>,
 }
 
 /// The writer's counts, shared with the store for metrics.
@@ -182,7 +196,7 @@ pub(crate) async fn run(
         }
         let started = std::time::Instant::now();
         let n = jobs.len();
-        match write(&db, &jobs, &mut heads).await {
+        match write(&db, &jobs, &mut heads, batching.notify.as_deref()).await {
             Ok(outcomes) => {
                 stats.record(n);
                 for (job, outcome) in jobs.drain(..).zip(outcomes) {
@@ -247,11 +261,12 @@ async fn write(
     db: &DatabaseConnection,
     jobs: &[Job],
     heads: &mut Heads,
+    notify: Option<&str>,
 ) -> Result<Vec<Result<()>>> {
     const ATTEMPTS: u32 = 3;
     let mut attempt = 1;
     loop {
-        match write_once(db, jobs, heads).await {
+        match write_once(db, jobs, heads, notify).await {
             Err(Abort::Db(_, e)) if attempt < ATTEMPTS && error::is_deadlock(&e) => {
                 warn!(attempt, error = %e, "a group commit met a deadlock; trying it again");
                 attempt += 1;
@@ -270,6 +285,7 @@ async fn write_once(
     db: &DatabaseConnection,
     jobs: &[Job],
     heads: &Heads,
+    notify: Option<&str>,
 ) -> std::result::Result<batch::Written, Abort> {
     // IMMEDIATE: take SQLite's write lock at BEGIN, so the transaction never has to upgrade
     // a read lock (which fails at once instead of waiting). PostgreSQL ignores it.
@@ -280,7 +296,7 @@ async fn write_once(
         })
         .await
         .map_err(|e| Abort::Db("append: begin", e))?;
-    match batch::apply(&txn, jobs, heads).await {
+    match batch::apply(&txn, jobs, heads, notify).await {
         Ok(written) => {
             txn.commit()
                 .await

@@ -69,3 +69,10 @@ pub(crate) fn out_of_range(what: &str, value: impl std::fmt::Display) -> StoreEr
         message: format!("{what}: {value} is out of range"),
     }
 }
+
+/// Stored data that cannot be read back.
+pub(crate) fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt {
+        message: format!("{what} is not valid"),
+    }
+}

@@ -49,6 +49,7 @@ mod migration;
 mod options;
 mod query;
 mod store;
+mod work;
 
 pub use audit::{AuditBreak, BrokenLink};
 pub use options::{SqlOptions, Synchronous};

@@ -3,6 +3,7 @@
 
 mod m20261127_000001_create_tables;
 mod m20261127_000002_case_creation;
+mod m20261207_000003_work_tables;
 
 use sea_orm_migration::prelude::*;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_create_tables::Migration),
             Box::new(m20261127_000002_case_creation::Migration),
+            Box::new(m20261207_000003_work_tables::Migration),
         ]
     }
 }
@@ -126,8 +128,12 @@ mod tests {
                     closed: false,
                     event_count: 1,
                     accepted_at: None,
+                    next_timer: None,
+                    warning: Default::default(),
+                    due: None,
                 },
                 idempotency_key: Some("key-new".into()),
+                tasks: Vec::new(),
             })
             .await
             .expect("a new case");

@@ -5,6 +5,7 @@
 pub(crate) mod bundle;
 pub(crate) mod case;
 pub(crate) mod event;
+pub(crate) mod task;
 
 use sea_orm::DbBackend;
 

@@ -15,6 +15,7 @@ use yijian_engine::store::{
     BlueprintStore, CaseStore, CaseSummary, Commit, CommitStats, Deployed, DeployedBundle,
     EventLog, KeyedCase, Result, StoreError,
 };
+use yijian_engine::case::Warning;
 use yijian_engine::{CaseNo, Event};
 
 use crate::audit::{AuditBreak, BrokenLink, Chain};
@@ -40,6 +41,7 @@ struct Inner {
     db: DatabaseConnection,
     writer: mpsc::UnboundedSender<Job>,
     stats: Arc<Stats>,
+    hooks: crate::work::Hooks,
 }
 
 impl fmt::Debug for SqlStore {
@@ -141,6 +143,16 @@ impl SqlStore {
         migrate(&db).await?;
         let (writer, jobs) = mpsc::unbounded_channel();
         let stats = Arc::new(Stats::default());
+        let hooks = crate::work::Hooks::default();
+        let postgres = db.get_database_backend() == DbBackend::Postgres;
+        let channel = postgres.then(|| crate::work::channel(options.schema.as_deref()));
+        if let Some(channel) = &channel {
+            tokio::spawn(crate::work::listen(
+                db.get_postgres_connection_pool().clone(),
+                channel.clone(),
+                hooks.clone(),
+            ));
+        }
         tokio::spawn(commit::run(
             db.clone(),
             jobs,
@@ -149,12 +161,30 @@ impl SqlStore {
                 max_delay: options.max_delay,
                 gather_when_busy: db.get_database_backend() != DbBackend::Sqlite
                     || options.synchronous != crate::Synchronous::Normal,
+                notify: channel,
             },
             stats.clone(),
         ));
         Ok(SqlStore {
-            inner: Arc::new(Inner { db, writer, stats }),
+            inner: Arc::new(Inner {
+                db,
+                writer,
+                stats,
+                hooks,
+            }),
         })
+    }
+
+    pub(crate) fn db(&self) -> &DatabaseConnection {
+        &self.inner.db
+    }
+
+    pub(crate) fn backend(&self) -> DbBackend {
+        self.inner.db.get_database_backend()
+    }
+
+    pub(crate) fn hooks(&self) -> &crate::work::Hooks {
+        &self.inner.hooks
     }
 
     /// Recomputes the audit chains of one case (`Some`) or of every case (`None`) and
@@ -288,13 +318,13 @@ pub(crate) fn text_of(t: Timestamp) -> String {
     format!("{t:.9}")
 }
 
-fn time_of(what: &str, s: &str) -> Result<Timestamp> {
+pub(crate) fn time_of(what: &str, s: &str) -> Result<Timestamp> {
     s.parse().map_err(|e| StoreError::Corrupt {
         message: format!("{what}: `{s}` is not a timestamp: {e}"),
     })
 }
 
-fn summary_of(row: case::Model) -> Result<CaseSummary> {
+pub(crate) fn summary_of(row: case::Model) -> Result<CaseSummary> {
     let what = || format!("case {}", row.case_no);
     Ok(CaseSummary {
         version: u32::try_from(row.version)
@@ -309,6 +339,17 @@ fn summary_of(row: case::Model) -> Result<CaseSummary> {
         case_no: CaseNo::new(&row.case_no),
         bundle: row.bundle.into(),
         region: row.region.into(),
+        next_timer: row
+            .next_timer_at
+            .as_deref()
+            .map(|t| time_of(&what(), t))
+            .transpose()?,
+        warning: Warning::from_name(&row.warning).unwrap_or_default(),
+        due: row
+            .due_at
+            .as_deref()
+            .map(|t| time_of(&what(), t))
+            .transpose()?,
         status: row.status.into(),
         closed: row.closed,
     })

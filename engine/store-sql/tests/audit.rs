@@ -34,9 +34,13 @@ fn commit(case_no: &CaseNo, expected: u64, n: u32) -> Commit {
             closed: false,
             event_count: expected + u64::from(n),
             accepted_at: None,
+            next_timer: None,
+            warning: Default::default(),
+            due: None,
         },
         events,
         idempotency_key: None,
+        tasks: Vec::new(),
     }
 }
 

@@ -25,8 +25,12 @@ fn commit(case_no: &CaseNo, expected: u64) -> Commit {
             closed: false,
             event_count: expected + 1,
             accepted_at: None,
+            next_timer: None,
+            warning: Default::default(),
+            due: None,
         },
         idempotency_key: None,
+        tasks: Vec::new(),
     }
 }
 

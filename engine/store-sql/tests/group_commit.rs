@@ -28,8 +28,12 @@ fn commit(case_no: &CaseNo, expected: u64, n: u64, key: Option<&str>) -> Commit 
             closed: false,
             event_count: expected + n,
             accepted_at: None,
+            next_timer: None,
+            warning: Default::default(),
+            due: None,
         },
         idempotency_key: key.map(str::to_owned),
+        tasks: Vec::new(),
     }
 }
 

@@ -49,6 +49,7 @@ pub(super) async fn apply(
     txn: &DatabaseTransaction,
     jobs: &[Job],
     cache: &Heads,
+    notify: Option<&str>,
 ) -> std::result::Result<Written, Abort> {
     let db = |e| Abort::Db("append", e);
     // Cases in case-number order, each case's commits in call order (a stable sort): two
@@ -231,11 +232,23 @@ pub(super) async fn apply(
     let mut rows = Vec::new();
     let mut moved = Vec::new();
     let mut changes = Vec::with_capacity(plans.len());
+    let mut units: Vec<query::task::Row> = Vec::new();
     for (c, plan) in plans {
         let Some(row) = plan.last.map(|i| &jobs[i].row) else {
             continue;
         };
         if written.contains(c) {
+            // The last row of each unit among the case's accepted commits (a statement may
+            // touch a row once).
+            let start = units.len();
+            for &i in &plan.accepted {
+                for t in &jobs[i].tasks {
+                    match units[start..].iter_mut().find(|u| u.unit == t.unit) {
+                        Some(u) => *u = t.clone(),
+                        None => units.push(t.clone()),
+                    }
+                }
+            }
             // A closed case is rarely written again: no need to remember it.
             let head = if row.closed { None } else { plan.to };
             changes.push((c.to_owned(), head));
@@ -260,6 +273,23 @@ pub(super) async fn apply(
         }
     }
     query::event::insert_many(txn, rows).await.map_err(db)?;
+    if let Some(channel) = notify {
+        // Wake the fetches waiting on every node for the departments with units fetchable
+        // now; delivered when the transaction commits, not before.
+        let mut departments: Vec<&str> = units
+            .iter()
+            .filter(|u| u.wakes)
+            .map(query::task::Row::department)
+            .collect();
+        departments.sort_unstable();
+        departments.dedup();
+        for d in departments {
+            query::task::notify(txn, channel, d).await.map_err(db)?;
+        }
+    }
+    if !units.is_empty() {
+        query::task::upsert(txn, units).await.map_err(db)?;
+    }
     Ok((outcomes, changes))
 }
 

@@ -115,6 +115,9 @@ pub(super) fn summary(case_no: &CaseNo, count: u64, status: &str, closed: bool) 
         closed,
         event_count: count,
         accepted_at: Some(t(0)),
+        next_timer: None,
+        warning: Default::default(),
+        due: None,
     }
 }
 
@@ -127,6 +130,7 @@ pub(super) fn commit(case_no: &CaseNo, expected: u64, events: Vec<Event>, closed
         events,
         summary: summary(case_no, count, status, closed),
         idempotency_key: None,
+        tasks: Vec::new(),
     }
 }
 

@@ -26,6 +26,14 @@ pub(crate) struct Model {
     /// How many events the case's first commit had; `None` for cases created before the
     /// column existed.
     pub(crate) created_events: Option<i64>,
+    /// When the case's next timer is due.
+    pub(crate) next_timer_at: Option<String>,
+    /// Until when a node's claim holds that timer.
+    pub(crate) timer_held_until: Option<String>,
+    /// The case's warning level.
+    pub(crate) warning: String,
+    /// The case's promised due time.
+    pub(crate) due_at: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

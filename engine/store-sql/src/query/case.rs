@@ -81,7 +81,7 @@ pub(crate) async fn insert_new<C: ConnectionTrait>(
     conn: &C,
     rows: Vec<case::Model>,
 ) -> Result<HashSet<String>, DbErr> {
-    const WIDTH: usize = 11;
+    const WIDTH: usize = 15;
     let backend = conn.get_database_backend();
     let mut inserted = HashSet::with_capacity(rows.len());
     let mut rows = rows.into_iter();
@@ -89,7 +89,8 @@ pub(crate) async fn insert_new<C: ConnectionTrait>(
         let mut sql = String::with_capacity(250 + size * 4 * WIDTH);
         sql.push_str(
             "INSERT INTO cases (case_no, bundle, version, region, status, closed, event_count, \
-             accepted_at, idempotency_key, created_at, created_events) VALUES ",
+             accepted_at, idempotency_key, created_at, created_events, next_timer_at, \
+             timer_held_until, warning, due_at) VALUES ",
         );
         push_tuples(&mut sql, backend, size, WIDTH);
         sql.push_str(" ON CONFLICT DO NOTHING RETURNING case_no");
@@ -107,6 +108,10 @@ pub(crate) async fn insert_new<C: ConnectionTrait>(
                 row.idempotency_key.into(),
                 row.created_at.into(),
                 row.created_events.into(),
+                row.next_timer_at.into(),
+                row.timer_held_until.into(),
+                row.warning.into(),
+                row.due_at.into(),
             ]);
         }
         let stmt = Statement::from_sql_and_values(backend, sql, values);
@@ -117,7 +122,8 @@ pub(crate) async fn insert_new<C: ConnectionTrait>(
     Ok(inserted)
 }
 
-/// Moves cases from their expected version to their new row; returns the numbers of those
+/// Moves cases from their expected version to their new row (ending any claim on their
+/// timer); returns the numbers of those
 /// moved. A case no longer at its expected version is left out: another writer moved it.
 /// This is the version check that keeps two nodes from both applying a command to one case.
 ///
@@ -127,7 +133,7 @@ pub(crate) async fn update_from<C: ConnectionTrait>(
     conn: &C,
     rows: &[(&case::Model, i64)],
 ) -> Result<HashSet<String>, DbErr> {
-    const WIDTH: usize = 6;
+    const WIDTH: usize = 9;
     let backend = conn.get_database_backend();
     let mut moved = HashSet::with_capacity(rows.len());
     let mut rows = rows.iter();
@@ -135,7 +141,8 @@ pub(crate) async fn update_from<C: ConnectionTrait>(
         let mut sql = String::with_capacity(250 + size * 4 * WIDTH);
         sql.push_str(
             "UPDATE cases SET status = v.column2, closed = v.column3, \
-             event_count = v.column4, accepted_at = v.column5 FROM (VALUES ",
+             event_count = v.column4, accepted_at = v.column5, next_timer_at = v.column7, \
+             warning = v.column8, due_at = v.column9, timer_held_until = NULL FROM (VALUES ",
         );
         push_tuples(&mut sql, backend, size, WIDTH);
         sql.push_str(
@@ -151,6 +158,9 @@ pub(crate) async fn update_from<C: ConnectionTrait>(
                 row.event_count.into(),
                 row.accepted_at.clone().into(),
                 (*expected).into(),
+                row.next_timer_at.clone().into(),
+                row.warning.clone().into(),
+                row.due_at.clone().into(),
             ]);
         }
         let stmt = Statement::from_sql_and_values(backend, sql, values);

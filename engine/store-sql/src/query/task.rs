@@ -1,0 +1,245 @@
+//! `tasks` (one row per unit: the department queues) and the work columns of `cases`
+//! (timers, warnings): the writes of a commit, and the claims, searches and counts that
+//! nodes answer from the store.
+//!
+//! Claims are one statement each: `UPDATE … WHERE key IN (SELECT … LIMIT n FOR UPDATE SKIP
+//! LOCKED) RETURNING …` on PostgreSQL, so concurrent claims from several nodes skip each
+//! other's rows instead of waiting; SQLite has one writer and takes the same statement
+//! without the locking clause.
+
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
+use yijian_engine::CaseNo;
+use yijian_engine::store::{Result, StoreError, TaskRow};
+
+use super::{chunk_sizes, push_tuples};
+use crate::error;
+use crate::store::text_of;
+
+/// A unit's row, as bound.
+#[derive(Debug, Clone)]
+pub(crate) struct Row {
+    pub(crate) case_no: String,
+    pub(crate) unit: String,
+    department: String,
+    region: String,
+    state: &'static str,
+    /// Set while dispatched: the unit is fetchable once `locked_until` has passed.
+    pub(crate) ready_at: Option<String>,
+    pub(crate) locked_until: Option<String>,
+    lease_owner: Option<String>,
+    lease_token: Option<i64>,
+    due_at: Option<String>,
+    warning: &'static str,
+    /// The department, when this write makes the unit fetchable now (for wake-ups).
+    pub(crate) wakes: bool,
+}
+
+impl Row {
+    /// The row of a unit of `case_no`.
+    pub(crate) fn of(case_no: &CaseNo, region: &str, t: &TaskRow) -> Result<Row> {
+        let unit = unit_key(t.task)?;
+        let token = t
+            .lease
+            .as_ref()
+            .map(|l| i64::try_from(l.token).map_err(|_| error::out_of_range("lease token", l.token)))
+            .transpose()?;
+        Ok(Row {
+            case_no: case_no.to_string(),
+            unit,
+            department: t.department.to_string(),
+            region: region.to_owned(),
+            state: t.state.as_str(),
+            ready_at: t.ready_at.map(text_of),
+            locked_until: t.locked_until().map(text_of),
+            lease_owner: t.lease.as_ref().map(|l| l.owner.clone()),
+            lease_token: token,
+            due_at: t.due.map(text_of),
+            warning: t.warning.as_str(),
+            wakes: t.ready_at.is_some() && t.lease.is_none(),
+        })
+    }
+
+    pub(crate) fn department(&self) -> &str {
+        &self.department
+    }
+}
+
+/// A unit's key in `tasks.unit`: its reference as compact JSON (`{"task":3}`,
+/// `{"task":1,"instance":0}`, `{"task":2,"part":"verification"}`).
+pub(crate) fn unit_key(task: yijian_engine::TaskRef) -> Result<String> {
+    serde_json::to_string(&task).map_err(|e| StoreError::Corrupt {
+        message: format!("a unit reference does not serialise: {e}"),
+    })
+}
+
+/// The unit a `tasks.unit` key names.
+pub(crate) fn unit_of(case_no: &str, key: &str) -> Result<yijian_engine::TaskRef> {
+    serde_json::from_str(key).map_err(|e| StoreError::Corrupt {
+        message: format!("case {case_no}: task row `{key}` names no unit: {e}"),
+    })
+}
+
+/// Writes unit rows (at most one per unit: the caller keeps the last of each).
+pub(crate) async fn upsert<C: ConnectionTrait>(conn: &C, rows: Vec<Row>) -> Result<(), DbErr> {
+    const WIDTH: usize = 11;
+    let backend = conn.get_database_backend();
+    let mut rows = rows.into_iter();
+    for size in chunk_sizes(rows.len()) {
+        let mut sql = String::with_capacity(400 + size * 4 * WIDTH);
+        sql.push_str(
+            "INSERT INTO tasks (case_no, unit, department, region, state, ready_at, \
+             locked_until, lease_owner, lease_token, due_at, warning) VALUES ",
+        );
+        push_tuples(&mut sql, backend, size, WIDTH);
+        sql.push_str(
+            " ON CONFLICT (case_no, unit) DO UPDATE SET department = excluded.department, \
+             region = excluded.region, state = excluded.state, ready_at = excluded.ready_at, \
+             locked_until = excluded.locked_until, lease_owner = excluded.lease_owner, \
+             lease_token = excluded.lease_token, due_at = excluded.due_at, \
+             warning = excluded.warning",
+        );
+        let mut values: Vec<Value> = Vec::with_capacity(size * WIDTH);
+        for r in rows.by_ref().take(size) {
+            values.extend([
+                r.case_no.into(),
+                r.unit.into(),
+                r.department.into(),
+                r.region.into(),
+                r.state.into(),
+                r.ready_at.into(),
+                r.locked_until.into(),
+                r.lease_owner.into(),
+                r.lease_token.into(),
+                r.due_at.into(),
+                r.warning.into(),
+            ]);
+        }
+        conn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
+    }
+    Ok(())
+}
+
+/// `$n` or `?`.
+pub(crate) fn param(backend: DbBackend, n: usize) -> String {
+    match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    }
+}
+
+/// The row-locking clause of a claim's inner select.
+fn skip_locked(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => " FOR UPDATE SKIP LOCKED",
+        _ => "",
+    }
+}
+
+/// Claims ready units of a department: `(case_no, unit, ready_at)`, oldest first.
+pub(crate) async fn claim_ready<C: ConnectionTrait>(
+    conn: &C,
+    department: &str,
+    scope: Option<&str>,
+    now: String,
+    hold_until: String,
+    limit: i64,
+) -> Result<Vec<(String, String, String)>, DbErr> {
+    let b = conn.get_database_backend();
+    let mut values: Vec<Value> = vec![hold_until.into(), department.into(), now.into()];
+    let mut region = String::new();
+    if let Some(s) = scope {
+        values.push((s.chars().count() as i64).into());
+        values.push(s.into());
+        region = format!(
+            " AND substr(region, 1, {}) = {}",
+            param(b, values.len() - 1),
+            param(b, values.len())
+        );
+    }
+    values.push(limit.into());
+    let sql = format!(
+        "UPDATE tasks SET locked_until = {hold} WHERE (case_no, unit) IN (\
+         SELECT case_no, unit FROM tasks WHERE department = {dep} AND ready_at IS NOT NULL \
+         AND (locked_until IS NULL OR locked_until <= {now}){region} \
+         ORDER BY ready_at LIMIT {limit}{lock}) RETURNING case_no, unit, ready_at",
+        hold = param(b, 1),
+        dep = param(b, 2),
+        now = param(b, 3),
+        limit = param(b, values.len()),
+        lock = skip_locked(b),
+    );
+    let mut out = Vec::new();
+    for r in conn
+        .query_all_raw(Statement::from_sql_and_values(b, sql, values))
+        .await?
+    {
+        out.push((
+            r.try_get_by_index(0)?,
+            r.try_get_by_index(1)?,
+            r.try_get_by_index::<Option<String>>(2)?.unwrap_or_default(),
+        ));
+    }
+    out.sort_by(|a, b| a.2.cmp(&b.2));
+    Ok(out)
+}
+
+/// Claims due timers: `(case_no, next_timer_at)`, earliest first.
+pub(crate) async fn claim_timers<C: ConnectionTrait>(
+    conn: &C,
+    now: String,
+    hold_until: String,
+    limit: i64,
+) -> Result<Vec<(String, String)>, DbErr> {
+    let b = conn.get_database_backend();
+    let sql = format!(
+        "UPDATE cases SET timer_held_until = {hold} WHERE case_no IN (\
+         SELECT case_no FROM cases WHERE next_timer_at IS NOT NULL AND next_timer_at <= {now} \
+         AND (timer_held_until IS NULL OR timer_held_until <= {now}) \
+         ORDER BY next_timer_at LIMIT {limit}{lock}) RETURNING case_no, next_timer_at",
+        hold = param(b, 1),
+        now = param(b, 2),
+        limit = param(b, 3),
+        lock = skip_locked(b),
+    );
+    let values: Vec<Value> = vec![hold_until.into(), now.into(), limit.into()];
+    let mut out = Vec::new();
+    for r in conn
+        .query_all_raw(Statement::from_sql_and_values(b, sql, values))
+        .await?
+    {
+        out.push((
+            r.try_get_by_index(0)?,
+            r.try_get_by_index::<Option<String>>(1)?.unwrap_or_default(),
+        ));
+    }
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(out)
+}
+
+/// Runs a query whose rows are all text or integers, as given.
+pub(crate) async fn rows<C: ConnectionTrait>(
+    conn: &C,
+    sql: String,
+    values: Vec<Value>,
+) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
+    let b = conn.get_database_backend();
+    conn.query_all_raw(Statement::from_sql_and_values(b, sql, values))
+        .await
+}
+
+/// `pg_notify(channel, department)`, delivered to every listener when the transaction
+/// commits.
+pub(crate) async fn notify<C: ConnectionTrait>(
+    conn: &C,
+    channel: &str,
+    department: &str,
+) -> Result<(), DbErr> {
+    conn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_notify($1, $2)",
+        [channel.into(), department.into()],
+    ))
+    .await?;
+    Ok(())
+}
