@@ -257,6 +257,14 @@ pub trait Adapter: Send + Sync + fmt::Debug + 'static {
     fn cancel(&self, work: &WorkCancelled) {
         let _ = work;
     }
+
+    /// Whether this adapter leaves the units of a case in `region` to the built-in queue
+    /// (it answers them with [`Dispatch::Queue`]): such units are fetched by workers, the
+    /// others are this adapter's alone and are not fetchable. Default: none.
+    fn queues(&self, region: &str) -> bool {
+        let _ = region;
+        false
+    }
 }
 
 /// A cancellation notice.
@@ -270,6 +278,8 @@ pub struct WorkCancelled {
     pub name: String,
     /// The department id.
     pub department: Arc<str>,
+    /// The case's 区划代码.
+    pub region: Arc<str>,
     /// Why.
     pub reason: Option<String>,
 }

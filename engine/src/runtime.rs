@@ -417,7 +417,9 @@ impl<S: Store> Engine<S> {
                 .unwrap_or_else(PoisonError::into_inner);
             self.make_room(&mut shard, case_no);
             // Another caller may have loaded it meanwhile: the newer copy stays.
-            let entry = shard.entry(case_no.clone()).or_insert_with(|| state.clone());
+            let entry = shard
+                .entry(case_no.clone())
+                .or_insert_with(|| state.clone());
             if entry.version < state.version {
                 *entry = state.clone();
             }
@@ -558,7 +560,14 @@ impl<S: Store> Engine<S> {
         let mut tries = 0;
         loop {
             let prepared = self
-                .prepare(case_no, command, new_case.clone(), key.clone(), want_events, at)
+                .prepare(
+                    case_no,
+                    command,
+                    new_case.clone(),
+                    key.clone(),
+                    want_events,
+                    at,
+                )
                 .await;
             let (stepped, pending) = match prepared {
                 Ok(p) => p,
@@ -672,7 +681,8 @@ impl<S: Store> Engine<S> {
                     let effects = effects_of(state, &events);
                     let timer = crate::machine::next_timer(state);
                     let summary = summary_of(state, timer);
-                    let tasks = rows_of(state, before.as_deref());
+                    let tasks =
+                        rows_of(state, before.as_deref(), |d| self.pushes(d, &state.region));
                     let is_closed = state.is_closed();
                     let (for_store, returned) = if want_events {
                         (events.clone(), events)
@@ -700,7 +710,13 @@ impl<S: Store> Engine<S> {
                     if fresh || cached || (state.is_closed() && !self.inner.keep_closed) {
                         shard.remove(case_no);
                     }
-                    (Vec::new(), Vec::new(), None, None, Some((rejection, expected)))
+                    (
+                        Vec::new(),
+                        Vec::new(),
+                        None,
+                        None,
+                        Some((rejection, expected)),
+                    )
                 }
             }
         };
@@ -719,6 +735,11 @@ impl<S: Store> Engine<S> {
             },
             pending,
         ))
+    }
+
+    /// Whether a department's units of a case in `region` go to its adapter (not the queue).
+    fn pushes(&self, department: &str, region: &str) -> bool {
+        self.adapter(department).is_some_and(|a| !a.queues(region))
     }
 
     /// Dispatches and cancellation notices, after commit.

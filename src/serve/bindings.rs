@@ -11,7 +11,6 @@ use yijian_engine::store::Store;
 use yijian_engine::{Adapter, Dispatch, Engine, Replier, Work};
 
 use super::config::{AdapterKind, Binding, duration, parse_backoff};
-use super::index::CaseIndex;
 use super::startup::StartupError;
 
 fn invalid(department: &str, message: impl Into<String>) -> StartupError {
@@ -43,7 +42,6 @@ pub(crate) struct Bound {
 pub(crate) fn register<S: Store>(
     engine: &Engine<S>,
     departments: &BTreeMap<String, Binding>,
-    index: &CaseIndex,
 ) -> Result<Bound, StartupError> {
     let mut leases = BTreeMap::new();
     let mut webhooks = Vec::new();
@@ -94,10 +92,7 @@ pub(crate) fn register<S: Store>(
             if routes.last().is_none_or(|(p, _)| !p.is_empty()) {
                 routes.push((String::new(), Route::Queue));
             }
-            Arc::new(RegionRouter {
-                routes,
-                index: index.clone(),
-            })
+            Arc::new(RegionRouter { routes })
         };
         tracing::info!(department = %dep, "department bound to its webhook (some regions may stay queue-bound)");
         engine.register_adapter(dep.clone(), adapter);
@@ -190,7 +185,6 @@ enum Route {
 #[derive(Debug)]
 struct RegionRouter {
     routes: Vec<(String, Route)>,
-    index: CaseIndex,
 }
 
 impl RegionRouter {
@@ -210,9 +204,12 @@ impl Adapter for RegionRouter {
         }
     }
 
+    fn queues(&self, region: &str) -> bool {
+        matches!(self.pick(region), Route::Queue)
+    }
+
     fn cancel(&self, work: &WorkCancelled) {
-        let region = self.index.region(&work.case_no).unwrap_or_default();
-        if let Route::Http(w) = self.pick(&region) {
+        if let Route::Http(w) = self.pick(&work.region) {
             w.cancel(work);
         }
     }
@@ -245,10 +242,7 @@ mod tests {
             })
             .collect();
         routes.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
-        let router = RegionRouter {
-            routes,
-            index: CaseIndex::new(),
-        };
+        let router = RegionRouter { routes };
         assert!(matches!(router.pick("320106001"), Route::Queue));
         assert!(matches!(router.pick("320102"), Route::Http(_)));
         assert!(matches!(router.pick("310101"), Route::Queue));

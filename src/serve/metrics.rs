@@ -74,32 +74,31 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
 
 /// Renders every metric.
 pub(crate) async fn render<S: Store + Clone>(state: &AppState<S>) -> String {
-    let mut cases: BTreeMap<String, u64> = BTreeMap::new();
-    let mut tasks: BTreeMap<(String, &'static str), u64> = BTreeMap::new();
-    let mut warnings: BTreeMap<&'static str, u64> = BTreeMap::new();
-    for (no, entry) in state.index().newest_first() {
-        if let Some(status) = &entry.closed_status {
-            // Closed before the start: counted by status, never replayed for a scrape.
-            *cases.entry(status.to_string()).or_default() += 1;
-            continue;
+    // Counted by the store over its indexed columns: every case, whichever node wrote it.
+    let g = match state.engine().store().gauges().await {
+        Ok(g) => g,
+        Err(e) => {
+            tracing::warn!(error = %e, "the store's gauges could not be read");
+            Default::default()
         }
-        let Some(row) = state.row(&no, &entry).await else {
-            continue;
-        };
-        *cases.entry(row.status.clone()).or_default() += 1;
-        if !row.closed && row.warning != "green" {
-            *warnings.entry(row.warning).or_default() += 1;
-        }
-        for (dep, st) in &row.tasks {
-            *tasks.entry((dep.clone(), st)).or_default() += 1;
-        }
-    }
+    };
+    let cases: BTreeMap<String, u64> = g.cases.into_iter().collect();
+    let tasks: BTreeMap<(String, &'static str), u64> = g
+        .tasks
+        .into_iter()
+        .map(|(d, s, n)| ((d, s.as_str()), n))
+        .collect();
+    let warnings: BTreeMap<&'static str, u64> = g
+        .warnings
+        .into_iter()
+        .map(|(w, n)| (w.as_str(), n))
+        .collect();
     let mut out = String::with_capacity(4096);
     header(
         &mut out,
         "yijian_cases",
         "gauge",
-        "Cases by status: every case stored at start, and those created since.",
+        "Cases by status: every case in the store.",
     );
     for (status, n) in &cases {
         let _ = writeln!(out, "yijian_cases{{status=\"{}\"}} {n}", label(status));
@@ -108,7 +107,7 @@ pub(crate) async fn render<S: Store + Clone>(state: &AppState<S>) -> String {
         &mut out,
         "yijian_tasks",
         "gauge",
-        "Task units by department and state, of open cases and of cases closed since the start.",
+        "Task units not settled, by department and state: every case in the store.",
     );
     for ((dep, st), n) in &tasks {
         let _ = writeln!(
@@ -128,7 +127,7 @@ pub(crate) async fn render<S: Store + Clone>(state: &AppState<S>) -> String {
         let _ = writeln!(out, "yijian_case_warnings{{level=\"{level}\"}} {n}");
     }
     let now = state.engine().clock().now();
-    let depths = state.engine().queue_depths();
+    let depths = state.engine().queue_depths().await.unwrap_or_default();
     header(
         &mut out,
         "yijian_queue_depth",

@@ -9,12 +9,11 @@ use tokio::net::TcpListener;
 use tracing::{info, warn};
 use yijian_engine::calendar::{Calendars, LoadError};
 use yijian_engine::store::{Store, StoreError};
-use yijian_engine::{CaseNo, Engine, EngineError};
+use yijian_engine::{Engine, EngineError};
 use yijian_store_sql::SqlStore;
 
 use super::auth::{DevTokens, Tokens};
 use super::config::{Config, ConfigError, DEFAULT_BUNDLES, DEV_TOKENS_FILE};
-use super::index::CaseIndex;
 use super::state::AppState;
 
 /// Why the service could not start.
@@ -82,9 +81,9 @@ pub struct Prepared<S: Store> {
     pub recovered: usize,
 }
 
-/// Builds the service on `store`: calendars, bundle folders, the case index (every stored
-/// case), department bindings, tokens (development tokens in `workdir` when none is
-/// configured), then recovers open cases.
+/// Builds the service on `store`: calendars, bundle folders, department bindings, tokens
+/// (development tokens in `workdir` when none is configured), then hands pushed units that
+/// wait for an answer to their adapters again. No case is loaded.
 /// Relative paths of the configuration are taken from `workdir`.
 ///
 /// # Errors
@@ -104,8 +103,7 @@ pub async fn prepare<S: Store + Clone>(
         .build()
         .await?;
     let deployed = deploy_folders(&engine, &config.bundles, workdir).await?;
-    let index = index_cases(&store).await?;
-    let bound = super::bindings::register(&engine, &config.departments, &index)?;
+    let bound = super::bindings::register(&engine, &config.departments)?;
     let (tokens, dev_tokens) = if config.tokens.is_empty() {
         let mut departments: BTreeSet<String> = config.departments.keys().cloned().collect();
         for bp in engine.blueprints() {
@@ -128,41 +126,22 @@ pub async fn prepare<S: Store + Clone>(
     };
     let mut builder = AppState::builder(engine.clone())
         .tokens(tokens)
-        .limits(limits)
-        .index(index);
+        .limits(limits);
     for (dep, lease) in bound.leases {
         builder = builder.default_lease(dep, lease);
     }
     let builder = builder.webhooks(bound.webhooks);
     let state = builder.build();
+    // Nothing is loaded: cases, queues and timers stay in the store. Only units pushed to
+    // webhooks and not yet answered are handed to their adapters again.
     let recovered = engine.recover().await?;
-    info!(recovered, "open cases recovered");
+    info!(recovered, "dispatched units handed to their adapters again");
     Ok(Prepared {
         state,
         dev_tokens,
         deployed,
         recovered,
     })
-}
-
-/// An index of every case in the store, in the store's creation order.
-async fn index_cases<S: Store>(store: &S) -> Result<CaseIndex, StoreError> {
-    const PAGE: usize = 1000;
-    let index = CaseIndex::new();
-    let mut after: Option<CaseNo> = None;
-    loop {
-        let page = store.cases(after.as_ref(), PAGE).await?;
-        for summary in &page {
-            index.insert_summary(summary);
-        }
-        match page.last() {
-            Some(last) if page.len() == PAGE => after = Some(last.case_no.clone()),
-            _ => {
-                info!(cases = index.len(), "case index filled from the store");
-                return Ok(index);
-            }
-        }
-    }
 }
 
 /// Deploys every `*.yaml` / `*.yml` of the folders (or the files named). A file whose

@@ -351,19 +351,3 @@ impl Answers {
         map.entry(key).or_insert(body);
     }
 }
-
-impl<S: Store + Clone> AppState<S> {
-    /// A case's search row: cached once closed, read from the engine while open.
-    pub(crate) async fn row(
-        &self,
-        case_no: &CaseNo,
-        entry: &Entry,
-    ) -> Option<Arc<super::index::Row>> {
-        if let Some(r) = &entry.closed {
-            return Some(r.clone());
-        }
-        let view = self.engine().case(case_no).await.ok()?;
-        self.index().note(&view);
-        Some(Arc::new(super::index::Row::of(&view)))
-    }
-}

@@ -243,6 +243,10 @@ impl<S: Store> Engine<S> {
     /// A store error, or a case whose bundle is not deployed.
     pub async fn recover(&self) -> Result<usize, EngineError> {
         const MOST: usize = 100_000;
+        // Open cases written before the store kept task rows get theirs, once.
+        for case_no in self.inner.store.unindexed(MOST).await? {
+            self.write_rows(&case_no).await?;
+        }
         let departments: Vec<String> = {
             let adapters = self
                 .inner
@@ -251,15 +255,8 @@ impl<S: Store> Engine<S> {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             adapters.keys().cloned().collect()
         };
-        if departments.is_empty() {
-            return Ok(0);
-        }
         let now = self.inner.clock.now();
-        let units = self
-            .inner
-            .store
-            .dispatched(&departments, now, MOST)
-            .await?;
+        let units = self.inner.store.dispatched(&departments, now, MOST).await?;
         let mut n = 0;
         for unit in units {
             let work = self
@@ -283,6 +280,25 @@ impl<S: Store> Engine<S> {
             self.drain(queue).await;
         }
         Ok(n)
+    }
+
+    /// Writes every unit row and the timer of a case whose rows are missing (a case stored
+    /// before the work tables), with an empty commit at its version.
+    async fn write_rows(&self, case_no: &CaseNo) -> Result<(), EngineError> {
+        let state = self.replayed(case_no).await?;
+        let commit = crate::store::Commit {
+            case_no: case_no.clone(),
+            expected_version: state.version,
+            events: Vec::new(),
+            summary: super::summary_of(&state, crate::machine::next_timer(&state)),
+            idempotency_key: None,
+            tasks: super::rows_of(&state, None, |d| self.pushes(d, &state.region)),
+        };
+        match self.inner.store.append(commit).await {
+            // Another node wrote the case meanwhile, rows included.
+            Ok(()) | Err(StoreError::Conflict { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// A data event proposes a case (免申即享). Idempotent on `source` + `event_id`: the same

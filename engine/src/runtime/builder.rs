@@ -7,11 +7,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use yijian_definitions::CheckOptions;
 
 use super::numbering::CaseNumbering;
-use super::{
-    Blueprints, CaseMap, Engine, EngineError, Inner, KEY_LOCKS, SHARDS, WeakSink, queue,
-};
+use super::{Blueprints, CaseMap, Engine, EngineError, Inner, KEY_LOCKS, SHARDS, WeakSink, queue};
 use crate::clock::Clock;
-use crate::store::{Store};
+use crate::store::Store;
 
 /// Builds an [`Engine`].
 pub struct EngineBuilder<S: Store> {
@@ -90,7 +88,6 @@ impl<S: Store> EngineBuilder<S> {
     ///
     /// # Errors
     /// A store error, or a stored bundle that no longer checks.
-
     pub async fn build(self) -> Result<Engine<S>, EngineError> {
         let count = self.store.case_count().await?;
         let inner = Arc::new_cyclic(|weak: &std::sync::Weak<Inner<S>>| Inner {
@@ -120,11 +117,14 @@ impl<S: Store> EngineBuilder<S> {
         let engine = Engine { inner };
         // Units made ready through another node wake this node's fetches.
         let queues = Arc::downgrade(&engine.inner.queues);
-        engine.inner.store.on_ready(Arc::new(move |department: &str| {
-            if let Some(q) = queues.upgrade() {
-                q.wake(department);
-            }
-        }));
+        engine
+            .inner
+            .store
+            .on_ready(Arc::new(move |department: &str| {
+                if let Some(q) = queues.upgrade() {
+                    q.wake(department);
+                }
+            }));
         for b in engine.inner.store.bundles().await? {
             let (bp, _) = yijian_definitions::compile(&b.yaml, &engine.inner.check)
                 .map_err(|diagnostics| EngineError::InvalidBundle { diagnostics })?;

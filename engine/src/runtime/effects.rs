@@ -61,6 +61,7 @@ pub(super) fn effects_of(state: &CaseState, events: &[Event]) -> Vec<Effect> {
                             .department(*task)
                             .cloned()
                             .unwrap_or_else(|| Arc::from("")),
+                        region: state.region.clone(),
                         reason: e.reason.clone(),
                     }));
                 }
@@ -141,18 +142,23 @@ pub(super) fn marks_of(state: &CaseState) -> Vec<(TaskRef, Mark)> {
 
 /// The rows of the units whose marks differ from `before` (every unit when `before` is
 /// `None`: a new case).
-pub(super) fn rows_of(state: &CaseState, before: Option<&[(TaskRef, Mark)]>) -> Vec<TaskRow> {
+/// `pushed(department)` tells whether the department's adapter takes the case's units.
+pub(super) fn rows_of(
+    state: &CaseState,
+    before: Option<&[(TaskRef, Mark)]>,
+    pushed: impl Fn(&str) -> bool,
+) -> Vec<TaskRow> {
     let after = marks_of(state);
     after
         .into_iter()
-        .filter(|(r, m)| {
-            before.is_none_or(|b| !b.iter().any(|(br, bm)| br == r && bm == m))
-        })
+        .filter(|(r, m)| before.is_none_or(|b| !b.iter().any(|(br, bm)| br == r && bm == m)))
         .filter_map(|(r, _)| {
             let u = state.unit(r)?;
+            let department = state.department(r)?.clone();
             Some(TaskRow {
                 task: r,
-                department: state.department(r)?.clone(),
+                pushed: pushed(&department),
+                department,
                 state: u.status,
                 // A dispatched unit is always fetchable once free, even if its dispatch time
                 // were missing.

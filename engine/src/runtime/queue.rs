@@ -186,10 +186,15 @@ impl<S: Store> Engine<S> {
         let mut failed = None;
         for item in items {
             let cmd = command(item.task);
-            match self.prepare(&item.case_no, &cmd, None, None, true, None).await {
+            match self
+                .prepare(&item.case_no, &cmd, None, None, true, None)
+                .await
+            {
                 Ok((stepped, pending)) => prepared.push((item, cmd, stepped, pending)),
                 // Settled, leased elsewhere or withdrawn: not ours any more.
-                Err(Failure::Engine(EngineError::Rejected(_) | EngineError::UnknownCase { .. })) => {}
+                Err(Failure::Engine(
+                    EngineError::Rejected(_) | EngineError::UnknownCase { .. },
+                )) => {}
                 // Decided on a copy another node had moved on: decide again on the case.
                 Err(Failure::Stale) => again.push((item, cmd)),
                 Err(Failure::Engine(e)) => {

@@ -9,7 +9,7 @@ use tracing::warn;
 
 use super::{Engine, Want};
 use crate::command::{Action, Command};
-use crate::store::{Store};
+use crate::store::Store;
 
 /// How many due timers one claim takes.
 const CLAIM: usize = 64;
@@ -75,9 +75,10 @@ impl<S: Store> Engine<S> {
             let now = self.inner.clock.now();
             self.fire_timers(now).await;
             let wait = match self.next_timer().await {
-                Ok(Some(t)) => t
-                    .duration_since(self.inner.clock.now())
-                    .clamp(jiff::SignedDuration::ZERO, jiff::SignedDuration::from_secs(1)),
+                Ok(Some(t)) => t.duration_since(self.inner.clock.now()).clamp(
+                    jiff::SignedDuration::ZERO,
+                    jiff::SignedDuration::from_secs(1),
+                ),
                 _ => jiff::SignedDuration::from_secs(1),
             };
             let wait = std::time::Duration::try_from(wait).unwrap_or(RECHECK);

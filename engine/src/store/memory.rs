@@ -285,9 +285,8 @@ impl WorkStore for MemoryStore {
             let Some(s) = self.summary(no) else { continue };
             if !matches(q, &s, |dep, state| {
                 self.work(|w| {
-                    w.units_of(no).any(|(d, st)| {
-                        dep.is_none_or(|x| x == d) && state.is_none_or(|x| x == st)
-                    })
+                    w.units_of(no)
+                        .any(|(d, st)| dep.is_none_or(|x| x == d) && state.is_none_or(|x| x == st))
                 })
             }) {
                 continue;
@@ -315,8 +314,11 @@ impl WorkStore for MemoryStore {
         for s in &all {
             *cases.entry(s.status.to_string()).or_default() += 1;
         }
-        let open: std::collections::HashSet<&CaseNo> =
-            all.iter().filter(|s| !s.closed).map(|s| &s.case_no).collect();
+        let open: std::collections::HashSet<&CaseNo> = all
+            .iter()
+            .filter(|s| !s.closed)
+            .map(|s| &s.case_no)
+            .collect();
         Ok(Gauges {
             cases: cases.into_iter().collect(),
             tasks: self.work(|w| w.task_counts(|no| open.contains(no))),

@@ -39,6 +39,9 @@ pub struct TaskRow {
     pub due: Option<Timestamp>,
     /// Its warning level.
     pub warning: Warning,
+    /// Handed to an adapter (pushed to a webhook) rather than left to the department's
+    /// queue: not fetchable, and handed over again at start while unanswered.
+    pub pushed: bool,
 }
 
 impl TaskRow {
@@ -152,7 +155,8 @@ pub type ReadyHook = Arc<dyn Fn(&str) + Send + Sync>;
 /// # Contract
 /// - The rows are those of the last commit of each case: a unit's row is what the last
 ///   commit that carried it said, the case's timer and warning what its last summary said.
-/// - A unit is *ready* when its row has `ready_at` and is not locked at `now`: no lease, or
+/// - A unit is *ready* when its row has `ready_at`, is not `pushed`, and is not locked at
+///   `now`: no lease, or
 ///   a lease that expired by `now`, and no claim held past `now`. `claim_ready` returns up
 ///   to `limit` ready units of the department, oldest `ready_at` first, and holds them until
 ///   `hold_until`; concurrent claims never return the same unit while its hold lasts. A
@@ -176,11 +180,11 @@ pub trait WorkStore: Send + Sync + 'static {
     fn next_timer(&self) -> impl Future<Output = Result<Option<Timestamp>>> + Send;
 
     /// Every department with ready units at `now`: how many, and the oldest `ready_at`.
-    fn queue_depths(&self, now: Timestamp)
-    -> impl Future<Output = Result<Vec<QueueDepth>>> + Send;
+    fn queue_depths(&self, now: Timestamp) -> impl Future<Output = Result<Vec<QueueDepth>>> + Send;
 
-    /// Units dispatched to these departments and not leased at `now` (for handing pushed
-    /// work to adapters again after a restart), oldest first, at most `limit`.
+    /// Dispatched units not leased at `now` that are pushed (see [`TaskRow::pushed`]) or
+    /// belong to one of `departments` (bound to an adapter since they were dispatched),
+    /// oldest first, at most `limit`: handed to their adapters again after a restart.
     fn dispatched(
         &self,
         departments: &[String],

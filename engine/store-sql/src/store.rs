@@ -11,11 +11,11 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{info, instrument};
+use yijian_engine::case::Warning;
 use yijian_engine::store::{
     BlueprintStore, CaseStore, CaseSummary, Commit, CommitStats, Deployed, DeployedBundle,
     EventLog, KeyedCase, Result, StoreError,
 };
-use yijian_engine::case::Warning;
 use yijian_engine::{CaseNo, Event};
 
 use crate::audit::{AuditBreak, BrokenLink, Chain};

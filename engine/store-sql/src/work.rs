@@ -147,9 +147,14 @@ impl WorkStore for SqlStore {
         hold_until: Timestamp,
         limit: usize,
     ) -> Result<Vec<(CaseNo, Timestamp)>> {
-        let got = task::claim_timers(self.db(), text_of(now), text_of(hold_until), limit_of(limit))
-            .await
-            .map_err(|e| error::db("claim_timers", e))?;
+        let got = task::claim_timers(
+            self.db(),
+            text_of(now),
+            text_of(hold_until),
+            limit_of(limit),
+        )
+        .await
+        .map_err(|e| error::db("claim_timers", e))?;
         got.into_iter()
             .map(|(case_no, at)| {
                 let at = time_of(&format!("case {case_no}: next timer"), &at)?;
@@ -176,7 +181,7 @@ impl WorkStore for SqlStore {
         let b = self.backend();
         let sql = format!(
             "SELECT department, COUNT(*), MIN(ready_at) FROM tasks WHERE ready_at IS NOT NULL \
-             AND (locked_until IS NULL OR locked_until <= {}) GROUP BY department \
+             AND NOT pushed AND (locked_until IS NULL OR locked_until <= {}) GROUP BY department \
              ORDER BY department",
             param(b, 1)
         );
@@ -206,24 +211,19 @@ impl WorkStore for SqlStore {
         now: Timestamp,
         limit: usize,
     ) -> Result<Vec<Claimed>> {
-        if departments.is_empty() {
-            return Ok(Vec::new());
-        }
         let b = self.backend();
-        let mut values: Vec<Value> = vec![text_of(now).into()];
-        let mut list = Vec::new();
+        let mut values: Vec<Value> = vec![text_of(now).into(), limit_of(limit).into()];
+        let mut bound = String::new();
         for d in departments {
             values.push(d.clone().into());
-            list.push(param(b, values.len()));
+            bound.push_str(&format!(" OR department = {}", param(b, values.len())));
         }
-        values.push(limit_of(limit).into());
         let sql = format!(
             "SELECT case_no, unit FROM tasks WHERE ready_at IS NOT NULL \
-             AND (locked_until IS NULL OR locked_until <= {}) AND department IN ({}) \
+             AND (pushed{bound}) AND (locked_until IS NULL OR locked_until <= {}) \
              ORDER BY ready_at LIMIT {}",
             param(b, 1),
-            list.join(", "),
-            param(b, values.len())
+            param(b, 2)
         );
         let fail = |e| error::db("dispatched", e);
         let mut out = Vec::new();

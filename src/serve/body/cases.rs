@@ -347,6 +347,9 @@ pub struct SearchQuery {
     pub page: Option<usize>,
     /// Items per page (default 50, at most 200).
     pub per_page: Option<usize>,
+    /// Keyset paging: only cases created before this case number (the `next` of the
+    /// previous page). `page` is then ignored.
+    pub before: Option<String>,
 }
 
 /// A case in a search result.
@@ -377,4 +380,6 @@ pub struct CaseList {
     pub total: usize,
     /// The cases.
     pub cases: Vec<CaseRow>,
+    /// When the page is full: pass it as `before` for the next page.
+    pub next: Option<String>,
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
 use yijian_definitions::Blueprint;
-use yijian_engine::store::Store;
+use yijian_engine::store::{CaseQuery, Store};
 use yijian_engine::view::CaseView;
 use yijian_engine::{CaseNo, Event, Submission, SubmitRequest, TaskRef};
 
@@ -200,9 +200,9 @@ fn event_json(bp: &Blueprint, case_no: &CaseNo, seq: usize, e: &Event) -> Value 
     v
 }
 
-/// Searches cases, newest first: every case of the store, whether created before the
-/// last start or since. A closed case is read (replayed) only when a filter needs more
-/// than its status and bundle, or when it is on the page.
+/// Searches cases, newest first: SQL over the store's indexed columns (every case of the
+/// store, whichever node created it), paged by `page` or, cheaper on deep pages, by
+/// `before` (the last case number of the previous page, as `next` gives it).
 #[utoipa::path(
     get, path = "/v1/cases", tag = "cases",
     params(SearchQuery),
@@ -215,64 +215,77 @@ pub(crate) async fn search<S: Store + Clone>(
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> Result<Json<CaseList>, ApiError> {
     let own_department = match &caller.role {
-        Role::Department(d) => Some(d.clone()),
+        Role::Department(d) => Some(d.to_string()),
         _ => {
             caller.require(&READERS)?;
             None
         }
     };
+    if let (Some(own), Some(asked)) = (&own_department, &q.department)
+        && own != asked
+    {
+        // A department sees the cases it has a task in: asking for another's gives none.
+        return Ok(Json(CaseList {
+            page: q.page.unwrap_or(1).max(1),
+            per_page: q.per_page.unwrap_or(50).clamp(1, 200),
+            total: 0,
+            cases: Vec::new(),
+            next: None,
+        }));
+    }
+    let warning = match q.warning.as_deref() {
+        None => None,
+        Some(w) => Some(yijian_engine::case::Warning::from_name(w).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_query",
+                format!("warning `{w}` is not a level: use green, yellow or red"),
+            )
+        })?),
+    };
     let per_page = q.per_page.unwrap_or(50).clamp(1, 200);
     let page = q.page.unwrap_or(1).max(1);
-    let skip = (page - 1).saturating_mul(per_page);
-    let mut total = 0;
-    let mut cases = Vec::new();
-    // Filters that need the case's row (its tasks or warning), not only its status.
-    let by_row = q.warning.is_some() || q.department.is_some() || own_department.is_some();
-    for (no, entry) in st.index().newest_first() {
-        if !caller.sees_region(&entry.region)
-            || q.bundle.as_deref().is_some_and(|b| b != &*entry.bundle)
-        {
-            continue;
-        }
-        let settled = entry.settled_status();
-        if let (Some(want), Some(status)) = (q.status.as_deref(), settled)
-            && want != status
-        {
-            continue;
-        }
-        let on_page = total >= skip && cases.len() < per_page;
-        if settled.is_some() && !by_row && !on_page {
-            // A closed case that matches on its status alone: counted without reading it.
-            total += 1;
-            continue;
-        }
-        let Some(row) = st.row(&no, &entry).await else {
-            continue;
-        };
-        let has = |dep: &str| row.tasks.iter().any(|(d, _)| d == dep);
-        if q.status.as_deref().is_some_and(|s| s != row.status)
-            || q.warning.as_deref().is_some_and(|w| w != row.warning)
-            || q.department.as_deref().is_some_and(|d| !has(d))
-            || own_department.as_deref().is_some_and(|d| !has(d))
-        {
-            continue;
-        }
-        total += 1;
-        if on_page {
-            cases.push(CaseRow {
-                case_no: no.to_string(),
-                bundle: entry.bundle.to_string(),
-                region: entry.region.to_string(),
-                status: row.status.clone(),
-                warning: row.warning.to_owned(),
-                deadline: row.deadline.clone(),
-            });
-        }
-    }
+    let query = CaseQuery {
+        region: caller.region.as_deref().map(str::to_owned),
+        bundle: q.bundle.clone(),
+        status: q.status.clone(),
+        warning,
+        department: own_department.or(q.department.clone()),
+        task_state: None,
+        before: q.before.as_deref().map(CaseNo::new),
+        offset: if q.before.is_some() {
+            0
+        } else {
+            (page - 1).saturating_mul(per_page)
+        },
+        limit: per_page,
+        count: true,
+    };
+    let found = st
+        .engine()
+        .store()
+        .search(&query)
+        .await
+        .map_err(|e| ApiError::from(yijian_engine::EngineError::from(e)))?;
+    let next = (found.cases.len() == per_page)
+        .then(|| found.cases.last().map(|c| c.case_no.to_string()))
+        .flatten();
+    let cases = found
+        .cases
+        .into_iter()
+        .map(|c| CaseRow {
+            case_no: c.case_no.to_string(),
+            bundle: c.bundle.to_string(),
+            region: c.region.to_string(),
+            status: c.status.into_owned(),
+            warning: c.warning.as_str().to_owned(),
+            deadline: c.due.map(|t| t.to_string()),
+        })
+        .collect();
     Ok(Json(CaseList {
         page,
         per_page,
-        total,
+        total: usize::try_from(found.total.unwrap_or(0)).unwrap_or(usize::MAX),
         cases,
+        next,
     }))
 }

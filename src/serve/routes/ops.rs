@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use yijian_engine::store::Store;
+use yijian_engine::store::{CaseQuery, Store};
 use yijian_engine::{Action, Command, UnitStatus};
 
 use crate::serve::auth::{Caller, Role};
@@ -74,7 +74,8 @@ pub(crate) async fn openapi() -> Response {
         .into_response()
 }
 
-/// Units stuck after their technical attempts were spent, across open cases.
+/// Units stuck after their technical attempts were spent, across open cases: the cases are
+/// found in the store's task rows (state `incident`), then read.
 #[utoipa::path(
     get, path = "/v1/incidents", tag = "operations",
     responses((status = 200, body = IncidentList), (status = 403, body = ErrorBody)),
@@ -85,11 +86,21 @@ pub(crate) async fn incidents<S: Store + Clone>(
     caller: Caller,
 ) -> Result<Json<IncidentList>, ApiError> {
     caller.require(&[Role::Admin, Role::Supervisor])?;
+    const MOST: usize = 1000;
+    let found = st
+        .engine()
+        .store()
+        .search(&CaseQuery {
+            region: caller.region.as_deref().map(str::to_owned),
+            task_state: Some(UnitStatus::Incident),
+            limit: MOST,
+            ..CaseQuery::default()
+        })
+        .await
+        .map_err(|e| ApiError::from(yijian_engine::EngineError::from(e)))?;
     let mut out = Vec::new();
-    for (no, entry) in st.index().newest_first() {
-        if entry.is_closed() || !caller.sees_region(&entry.region) {
-            continue;
-        }
+    for summary in found.cases {
+        let no = summary.case_no;
         let Ok(view) = st.engine().case(&no).await else {
             continue;
         };

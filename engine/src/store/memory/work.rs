@@ -84,8 +84,11 @@ impl Work {
             let Some(row) = self.rows.get_mut(&(case_no.clone(), *task)) else {
                 continue;
             };
-            if !Self::free(row, c.now)
-                || c.scope.as_deref().is_some_and(|s| !row.region.starts_with(s))
+            if row.row.pushed
+                || !Self::free(row, c.now)
+                || c.scope
+                    .as_deref()
+                    .is_some_and(|s| !row.region.starts_with(s))
             {
                 continue;
             }
@@ -133,11 +136,9 @@ impl Work {
                 let mut depth = 0;
                 let mut oldest = None;
                 for (at, no, task) in set {
-                    if self
-                        .rows
-                        .get(&(no.clone(), *task))
-                        .is_some_and(|r| r.row.locked_until().is_none_or(|t| t <= now))
-                    {
+                    if self.rows.get(&(no.clone(), *task)).is_some_and(|r| {
+                        !r.row.pushed && r.row.locked_until().is_none_or(|t| t <= now)
+                    }) {
                         depth += 1;
                         oldest = Some(oldest.map_or(*at, |o: Timestamp| o.min(*at)));
                     }
@@ -159,14 +160,15 @@ impl Work {
         now: Timestamp,
         limit: usize,
     ) -> Vec<Claimed> {
-        let mut all: Vec<(Timestamp, CaseNo, TaskRef)> = departments
-            .iter()
-            .filter_map(|d| self.ready.get(d.as_str()))
+        let mut all: Vec<(Timestamp, CaseNo, TaskRef)> = self
+            .ready
+            .values()
             .flatten()
             .filter(|(_, no, task)| {
-                self.rows
-                    .get(&(no.clone(), *task))
-                    .is_some_and(|r| r.row.locked_until().is_none_or(|t| t <= now))
+                self.rows.get(&(no.clone(), *task)).is_some_and(|r| {
+                    (r.row.pushed || departments.iter().any(|d| **d == *r.row.department))
+                        && r.row.locked_until().is_none_or(|t| t <= now)
+                })
             })
             .cloned()
             .collect();

@@ -34,6 +34,7 @@ const STATEMENTS: [&str; 6] = [
        lease_token BIGINT NULL, \
        due_at TEXT NULL, \
        warning TEXT NOT NULL, \
+       pushed BOOLEAN NOT NULL DEFAULT FALSE, \
        PRIMARY KEY (case_no, unit))",
     // Fetch: a department's dispatched units, oldest first.
     "CREATE INDEX IF NOT EXISTS tasks_ready ON tasks (department, ready_at) \

@@ -30,7 +30,8 @@ pub(crate) struct Row {
     lease_token: Option<i64>,
     due_at: Option<String>,
     warning: &'static str,
-    /// The department, when this write makes the unit fetchable now (for wake-ups).
+    pushed: bool,
+    /// Whether this write makes the unit fetchable now (for wake-ups).
     pub(crate) wakes: bool,
 }
 
@@ -41,7 +42,9 @@ impl Row {
         let token = t
             .lease
             .as_ref()
-            .map(|l| i64::try_from(l.token).map_err(|_| error::out_of_range("lease token", l.token)))
+            .map(|l| {
+                i64::try_from(l.token).map_err(|_| error::out_of_range("lease token", l.token))
+            })
             .transpose()?;
         Ok(Row {
             case_no: case_no.to_string(),
@@ -55,7 +58,8 @@ impl Row {
             lease_token: token,
             due_at: t.due.map(text_of),
             warning: t.warning.as_str(),
-            wakes: t.ready_at.is_some() && t.lease.is_none(),
+            pushed: t.pushed,
+            wakes: t.ready_at.is_some() && t.lease.is_none() && !t.pushed,
         })
     }
 
@@ -81,14 +85,14 @@ pub(crate) fn unit_of(case_no: &str, key: &str) -> Result<yijian_engine::TaskRef
 
 /// Writes unit rows (at most one per unit: the caller keeps the last of each).
 pub(crate) async fn upsert<C: ConnectionTrait>(conn: &C, rows: Vec<Row>) -> Result<(), DbErr> {
-    const WIDTH: usize = 11;
+    const WIDTH: usize = 12;
     let backend = conn.get_database_backend();
     let mut rows = rows.into_iter();
     for size in chunk_sizes(rows.len()) {
         let mut sql = String::with_capacity(400 + size * 4 * WIDTH);
         sql.push_str(
             "INSERT INTO tasks (case_no, unit, department, region, state, ready_at, \
-             locked_until, lease_owner, lease_token, due_at, warning) VALUES ",
+             locked_until, lease_owner, lease_token, due_at, warning, pushed) VALUES ",
         );
         push_tuples(&mut sql, backend, size, WIDTH);
         sql.push_str(
@@ -96,7 +100,7 @@ pub(crate) async fn upsert<C: ConnectionTrait>(conn: &C, rows: Vec<Row>) -> Resu
              region = excluded.region, state = excluded.state, ready_at = excluded.ready_at, \
              locked_until = excluded.locked_until, lease_owner = excluded.lease_owner, \
              lease_token = excluded.lease_token, due_at = excluded.due_at, \
-             warning = excluded.warning",
+             warning = excluded.warning, pushed = excluded.pushed",
         );
         let mut values: Vec<Value> = Vec::with_capacity(size * WIDTH);
         for r in rows.by_ref().take(size) {
@@ -112,6 +116,7 @@ pub(crate) async fn upsert<C: ConnectionTrait>(conn: &C, rows: Vec<Row>) -> Resu
                 r.lease_token.into(),
                 r.due_at.into(),
                 r.warning.into(),
+                r.pushed.into(),
             ]);
         }
         conn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
@@ -120,11 +125,12 @@ pub(crate) async fn upsert<C: ConnectionTrait>(conn: &C, rows: Vec<Row>) -> Resu
     Ok(())
 }
 
-/// `$n` or `?`.
+/// The `n`th bound parameter (from 1): `$n`, or `?n` on SQLite (numbered, so a statement
+/// may use one parameter twice).
 pub(crate) fn param(backend: DbBackend, n: usize) -> String {
     match backend {
         DbBackend::Postgres => format!("${n}"),
-        _ => "?".to_owned(),
+        _ => format!("?{n}"),
     }
 }
 
@@ -161,6 +167,7 @@ pub(crate) async fn claim_ready<C: ConnectionTrait>(
     let sql = format!(
         "UPDATE tasks SET locked_until = {hold} WHERE (case_no, unit) IN (\
          SELECT case_no, unit FROM tasks WHERE department = {dep} AND ready_at IS NOT NULL \
+         AND NOT pushed \
          AND (locked_until IS NULL OR locked_until <= {now}){region} \
          ORDER BY ready_at LIMIT {limit}{lock}) RETURNING case_no, unit, ready_at",
         hold = param(b, 1),
