@@ -321,7 +321,7 @@ impl WorkStore for MemoryStore {
             .collect();
         Ok(Gauges {
             cases: cases.into_iter().collect(),
-            tasks: self.work(|w| w.task_counts(|no| open.contains(no))),
+            tasks: self.work(|w| w.task_counts()),
             warnings: work::warnings(all.iter().filter(|s| !s.closed)),
         })
     }

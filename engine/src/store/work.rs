@@ -141,7 +141,7 @@ pub struct CasePage {
 pub struct Gauges {
     /// Cases by status.
     pub cases: Vec<(String, u64)>,
-    /// Units of open cases by department and state (final states are not counted).
+    /// Units not settled (final states are not counted), by department and state.
     pub tasks: Vec<(String, UnitStatus, u64)>,
     /// Open cases by warning level (yellow and red).
     pub warnings: Vec<(Warning, u64)>,

@@ -13,6 +13,7 @@
 //! assumes no one else creates cases in the store while it runs.
 
 mod fixture;
+mod work;
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -51,6 +52,14 @@ pub enum Check {
     CaseCount,
     /// Many cases appended concurrently from many tasks all apply, each in order.
     Concurrency,
+    /// Department queues from the task rows: ready units claimed oldest first and held;
+    /// pushed, leased and accepted units not claimed; scopes; holds ended by commits.
+    Queue,
+    /// Timers from the case rows: claimed when due, held, moved by later commits.
+    Timers,
+    /// Searches by every filter, newest first, counted, offset and keyset pages; versions;
+    /// gauges.
+    Search,
 }
 
 impl Check {
@@ -65,6 +74,9 @@ impl Check {
         Check::Listing,
         Check::CaseCount,
         Check::Concurrency,
+        Check::Queue,
+        Check::Timers,
+        Check::Search,
     ];
 }
 
@@ -107,6 +119,9 @@ pub async fn run<S: Store + Clone>(check: Check, store: S) {
         Check::Listing => listing(&store, &run).await,
         Check::CaseCount => case_count(&store, &run).await,
         Check::Concurrency => concurrency(&store, &run).await,
+        Check::Queue => work::queue(&store, &run).await,
+        Check::Timers => work::timers(&store, &run).await,
+        Check::Search => work::search(&store, &run).await,
     }
 }
 

@@ -88,7 +88,10 @@ fn conditions(b: DbBackend, q: &CaseQuery) -> (String, Vec<Value>) {
         param(b, values.len())
     };
     if let Some(r) = &q.region {
-        let n = next(&mut values, (r.chars().count() as i64).into());
+        let n = next(
+            &mut values,
+            i32::try_from(r.chars().count()).unwrap_or(i32::MAX).into(),
+        );
         let p = next(&mut values, r.clone().into());
         sql.push_str(&format!(" AND substr(cases.region, 1, {n}) = {p}"));
     }

@@ -167,7 +167,7 @@ impl Work {
             .filter(|(_, no, task)| {
                 self.rows.get(&(no.clone(), *task)).is_some_and(|r| {
                     (r.row.pushed || departments.iter().any(|d| **d == *r.row.department))
-                        && r.row.locked_until().is_none_or(|t| t <= now)
+                        && Self::free(r, now)
                 })
             })
             .cloned()
@@ -191,14 +191,11 @@ impl Work {
             .map(|(_, r)| (&*r.row.department, r.row.state))
     }
 
-    /// Units of open cases by department and state, not final.
-    pub(super) fn task_counts(
-        &self,
-        open: impl Fn(&CaseNo) -> bool,
-    ) -> Vec<(String, UnitStatus, u64)> {
+    /// Units not settled, by department and state.
+    pub(super) fn task_counts(&self) -> Vec<(String, UnitStatus, u64)> {
         let mut counts: HashMap<(String, UnitStatus), u64> = HashMap::new();
-        for ((no, _), r) in &self.rows {
-            if !r.row.state.is_final() && open(no) {
+        for r in self.rows.values() {
+            if !r.row.state.is_final() {
                 *counts
                     .entry((r.row.department.to_string(), r.row.state))
                     .or_default() += 1;

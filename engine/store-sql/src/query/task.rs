@@ -155,7 +155,7 @@ pub(crate) async fn claim_ready<C: ConnectionTrait>(
     let mut values: Vec<Value> = vec![hold_until.into(), department.into(), now.into()];
     let mut region = String::new();
     if let Some(s) = scope {
-        values.push((s.chars().count() as i64).into());
+        values.push(i32::try_from(s.chars().count()).unwrap_or(i32::MAX).into());
         values.push(s.into());
         region = format!(
             " AND substr(region, 1, {}) = {}",
