@@ -186,6 +186,8 @@ struct Inner<S> {
     seq: AtomicU64,
     /// Most cases held per shard (the cache's bound, spread over the shards).
     per_shard: usize,
+    /// How often a waiting fetch re-checks the store.
+    recheck: std::time::Duration,
     queues: Arc<queue::Queues>,
     in_flight: AtomicUsize,
     idle: tokio::sync::Notify,
@@ -223,6 +225,7 @@ impl<S: Store> Engine<S> {
             keep_closed: false,
             calendars: None,
             cache: 100_000,
+            recheck: queue::RECHECK,
         }
     }
 

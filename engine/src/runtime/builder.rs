@@ -20,6 +20,7 @@ pub struct EngineBuilder<S: Store> {
     pub(super) keep_closed: bool,
     pub(super) calendars: Option<Arc<HashMap<String, Arc<crate::calendar::Calendar>>>>,
     pub(super) cache: usize,
+    pub(super) recheck: std::time::Duration,
 }
 
 impl<S: Store> std::fmt::Debug for EngineBuilder<S> {
@@ -82,6 +83,14 @@ impl<S: Store> EngineBuilder<S> {
         self
     }
 
+    /// How often a waiting fetch looks at the store when no wake-up came (default 1 s):
+    /// the most a lost wake-up can delay a fetch.
+    #[must_use]
+    pub fn fetch_recheck(mut self, every: std::time::Duration) -> Self {
+        self.recheck = every.max(std::time::Duration::from_millis(10));
+        self
+    }
+
     /// Starts the engine: loads every deployed bundle from the store and continues the case
     /// numbering after the store's last case. Nothing else is read: cases, queues and
     /// timers stay in the store.
@@ -106,6 +115,7 @@ impl<S: Store> EngineBuilder<S> {
                 .collect(),
             seq: AtomicU64::new(count),
             per_shard: self.cache.div_ceil(SHARDS),
+            recheck: self.recheck,
             queues: Arc::new(queue::Queues::default()),
             in_flight: AtomicUsize::new(0),
             idle: tokio::sync::Notify::new(),

@@ -26,7 +26,7 @@ use crate::store::{Claimed, ReadyClaim, Store, StoreError};
 
 pub use crate::store::QueueDepth;
 
-/// How often a waiting fetch looks at the store even without a wake-up.
+/// How often a waiting fetch looks at the store even without a wake-up, by default.
 pub(crate) const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// How long a fetch holds the units it claimed while it leases them.
@@ -144,7 +144,7 @@ impl<S: Store> Engine<S> {
             if !out.is_empty() || at >= deadline {
                 return Ok(out);
             }
-            let recheck = deadline.min(at + RECHECK);
+            let recheck = deadline.min(at + self.inner.recheck);
             tokio::select! {
                 () = &mut notified => {}
                 () = tokio::time::sleep_until(recheck) => {}

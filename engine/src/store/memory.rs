@@ -314,11 +314,6 @@ impl WorkStore for MemoryStore {
         for s in &all {
             *cases.entry(s.status.to_string()).or_default() += 1;
         }
-        let open: std::collections::HashSet<&CaseNo> = all
-            .iter()
-            .filter(|s| !s.closed)
-            .map(|s| &s.case_no)
-            .collect();
         Ok(Gauges {
             cases: cases.into_iter().collect(),
             tasks: self.work(|w| w.task_counts()),

@@ -5,6 +5,8 @@
 
 /// The audit chain: intact, tampered, unreadable.
 mod audit;
+/// Two engines on one store: leases, conflicts, wake-ups.
+mod cluster;
 /// The conformance suite on memory, SQLite (file and memory) and PostgreSQL.
 mod conformance;
 /// The engine end to end on a SQLite file, dropped, rebuilt and recovered.
