@@ -3,11 +3,13 @@
 //! - `api`: the HTTP service over real sockets (`yijian serve`'s app, SQLite in a temp dir).
 //! - `catalog`: every shipped bundle checks without errors and draws.
 //! - `cli`: the `yijian` command as a designer runs it.
+//! - `failover`: three `yijian serve` processes on one PostgreSQL, two killed with SIGKILL.
 //! - `recovery`: a child process killed with SIGKILL 20 times on a SQLite file loses nothing.
 //! - `simulate`: `yijian simulate` scripts and `yijian calendar add`, run as processes.
 
 mod api;
 mod catalog;
 mod cli;
+mod failover;
 mod recovery;
 mod simulate;

@@ -664,6 +664,20 @@ impl<S: Store> Engine<S> {
             if !shard.contains_key(case_no) {
                 self.make_room(&mut shard, case_no);
             }
+            if new_case.is_some()
+                && let Some(taken) = shard.get(case_no).filter(|s| s.version > 0)
+            {
+                // The number is a stored case's (another node's, cached here): the caller
+                // moves its numbering on, as when the store refuses the number.
+                return Err(Failure::Engine(
+                    StoreError::Conflict {
+                        case_no: case_no.clone(),
+                        expected: 0,
+                        found: taken.version,
+                    }
+                    .into(),
+                ));
+            }
             let state = match &new_case {
                 Some(bp) => shard
                     .entry(case_no.clone())

@@ -111,6 +111,10 @@ pub(crate) fn work_of(
     }
 }
 
+/// How long a pushed unit is left to the node that dispatched it before any node delivers
+/// it again.
+pub(crate) const REDELIVER: jiff::SignedDuration = jiff::SignedDuration::from_secs(30);
+
 /// What the task table holds of a unit, to tell which units a command changed.
 #[derive(PartialEq)]
 pub(super) struct Mark {
@@ -155,9 +159,16 @@ pub(super) fn rows_of(
         .filter_map(|(r, _)| {
             let u = state.unit(r)?;
             let department = state.department(r)?.clone();
+            let pushed = pushed(&department);
+            // A pushed unit is held for its dispatching node to deliver; past the hold, any
+            // node delivers it again (the outbox).
+            let hold_until = (pushed && u.status == UnitStatus::Dispatched && u.lease.is_none())
+                .then(|| u.dispatched_at.and_then(|t| t.checked_add(REDELIVER).ok()))
+                .flatten();
             Some(TaskRow {
                 task: r,
-                pushed: pushed(&department),
+                pushed,
+                hold_until,
                 department,
                 state: u.status,
                 // A dispatched unit is always fetchable once free, even if its dispatch time

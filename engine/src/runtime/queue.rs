@@ -133,6 +133,7 @@ impl<S: Store> Engine<S> {
                     now,
                     hold_until: now.checked_add(HOLD).unwrap_or(Timestamp::MAX),
                     limit: max,
+                    pushed: false,
                 })
                 .await?;
             let out = if claimed.is_empty() {

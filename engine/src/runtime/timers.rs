@@ -17,6 +17,9 @@ const CLAIM: usize = 64;
 /// How long a claim holds its timers for the claimer.
 const HOLD: jiff::SignedDuration = jiff::SignedDuration::from_secs(30);
 
+/// How often `run_timers` looks for deliveries owed.
+const SWEEP: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// How often `run_timers` looks at the store at most idly.
 const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -66,14 +69,76 @@ impl<S: Store> Engine<S> {
         }
     }
 
+    /// Hands pushed units whose delivery is owed and whose hold has passed (their
+    /// dispatching node did not deliver them, or died) to their adapters again, holding
+    /// them for another round. Returns how many were handed over.
+    pub async fn redeliver(&self) -> usize {
+        let departments: Vec<String> = {
+            let adapters = self
+                .inner
+                .adapters
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            adapters.keys().cloned().collect()
+        };
+        let now = self.inner.clock.now();
+        let mut n = 0;
+        for department in departments {
+            let claim = crate::store::ReadyClaim {
+                department,
+                scope: None,
+                now,
+                hold_until: now.checked_add(super::effects::REDELIVER).unwrap_or(now),
+                limit: CLAIM,
+                pushed: true,
+            };
+            let owed = match self.inner.store.claim_ready(&claim).await {
+                Ok(owed) => owed,
+                Err(e) => {
+                    warn!(error = %e, "deliveries owed could not be claimed");
+                    continue;
+                }
+            };
+            for unit in owed {
+                let work = self
+                    .with_case(&unit.case_no, |s| {
+                        let u = s.unit(unit.task)?;
+                        Self::queueable(s, unit.task, now).then(|| {
+                            super::work_of(
+                                s,
+                                unit.task,
+                                u.attempts,
+                                u.input.clone().unwrap_or_default(),
+                                u.dispatched_at.unwrap_or_default(),
+                            )
+                        })
+                    })
+                    .await;
+                if let Ok(Some(w)) = work {
+                    n += 1;
+                    let mut queue = std::collections::VecDeque::new();
+                    self.hand_over(&w, &mut queue);
+                    self.drain(queue).await;
+                }
+            }
+        }
+        n
+    }
+
     /// Runs timers on the engine's clock until `shutdown` resolves: fires what is due, then
     /// sleeps until the next timer in the store, at most [`RECHECK`] (timers another node
-    /// set are seen within it).
+    /// set are seen within it). Every few seconds it also hands deliveries owed by other
+    /// nodes to their adapters ([`Engine::redeliver`]).
     pub async fn run_timers(&self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let mut swept = tokio::time::Instant::now();
         loop {
             let now = self.inner.clock.now();
             self.fire_timers(now).await;
+            if swept.elapsed() >= SWEEP {
+                swept = tokio::time::Instant::now();
+                self.redeliver().await;
+            }
             let wait = match self.next_timer().await {
                 Ok(Some(t)) => t.duration_since(self.inner.clock.now()).clamp(
                     jiff::SignedDuration::ZERO,

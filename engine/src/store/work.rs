@@ -40,17 +40,23 @@ pub struct TaskRow {
     /// Its warning level.
     pub warning: Warning,
     /// Handed to an adapter (pushed to a webhook) rather than left to the department's
-    /// queue: not fetchable, and handed over again at start while unanswered.
+    /// queue: not fetchable; a delivery owed until answered (the outbox), handed over again
+    /// by any node once `hold_until` has passed.
     pub pushed: bool,
+    /// Until when the unit is held without a lease: for a pushed unit, the time its
+    /// dispatching node has to deliver it before another node delivers it again.
+    pub hold_until: Option<Timestamp>,
 }
 
 impl TaskRow {
-    /// Until when the unit cannot be fetched: its lease's expiry, [`Timestamp::MAX`] for an
-    /// accepted claim (受理: never expires), `None` when it is not leased.
+    /// Until when the unit cannot be claimed: its lease's expiry ([`Timestamp::MAX`] for an
+    /// accepted claim: 受理 never expires) or its hold, the later; `None` when neither.
     pub fn locked_until(&self) -> Option<Timestamp> {
-        self.lease
+        let lease = self
+            .lease
             .as_ref()
-            .map(|l| l.expires_at.unwrap_or(Timestamp::MAX))
+            .map(|l| l.expires_at.unwrap_or(Timestamp::MAX));
+        lease.max(self.hold_until)
     }
 }
 
@@ -78,6 +84,8 @@ pub struct ReadyClaim {
     pub hold_until: Timestamp,
     /// At most this many.
     pub limit: usize,
+    /// Claim pushed units (deliveries owed, see [`TaskRow::pushed`]) instead of queued ones.
+    pub pushed: bool,
 }
 
 /// A unit a claim returned.

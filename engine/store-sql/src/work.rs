@@ -128,6 +128,7 @@ impl WorkStore for SqlStore {
             self.db(),
             &c.department,
             c.scope.as_deref(),
+            c.pushed,
             text_of(c.now),
             text_of(c.hold_until),
             limit_of(c.limit),

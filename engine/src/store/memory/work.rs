@@ -84,7 +84,7 @@ impl Work {
             let Some(row) = self.rows.get_mut(&(case_no.clone(), *task)) else {
                 continue;
             };
-            if row.row.pushed
+            if row.row.pushed != c.pushed
                 || !Self::free(row, c.now)
                 || c.scope
                     .as_deref()

@@ -21,6 +21,7 @@ fn row(task: u32, department: &str, state: UnitStatus) -> TaskRow {
         due: None,
         warning: Warning::Green,
         pushed: false,
+        hold_until: None,
     }
 }
 
@@ -56,6 +57,7 @@ async fn claim<S: WorkStore>(
             now: t(now),
             hold_until: t(now + 10),
             limit: 10,
+            pushed: false,
         })
         .await
     {
@@ -182,7 +184,26 @@ pub(super) async fn queue<S: Store + Clone>(store: &S, run: &Run) {
         !units(&claim(store, &dep, None, 2_000).await).contains(&(sb, 0)),
         "a decided unit is never claimed"
     );
-    let redo = match store.dispatched(&[], t(3_000), 10_000).await {
+    let owed = match store
+        .claim_ready(&ReadyClaim {
+            department: dep.clone(),
+            scope: None,
+            now: t(3_000),
+            hold_until: t(3_010),
+            limit: 10,
+            pushed: true,
+        })
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => panic!("claim_ready of pushed units failed: {e}"),
+    };
+    assert_eq!(
+        units(&owed),
+        vec![(sa.clone(), 4)],
+        "a claim of pushed units takes the deliveries owed, and only them"
+    );
+    let redo = match store.dispatched(&[], t(4_000), 10_000).await {
         Ok(r) => r,
         Err(e) => panic!("dispatched failed: {e}"),
     };
@@ -192,7 +213,7 @@ pub(super) async fn queue<S: Store + Clone>(store: &S, run: &Run) {
         "a pushed unit is listed for handing over again"
     );
     let by_dep = match store
-        .dispatched(std::slice::from_ref(&dep), t(3_000), 10_000)
+        .dispatched(std::slice::from_ref(&dep), t(4_000), 10_000)
         .await
     {
         Ok(r) => r,

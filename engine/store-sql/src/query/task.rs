@@ -147,12 +147,18 @@ pub(crate) async fn claim_ready<C: ConnectionTrait>(
     conn: &C,
     department: &str,
     scope: Option<&str>,
+    pushed: bool,
     now: String,
     hold_until: String,
     limit: i64,
 ) -> Result<Vec<(String, String, String)>, DbErr> {
     let b = conn.get_database_backend();
-    let mut values: Vec<Value> = vec![hold_until.into(), department.into(), now.into()];
+    let mut values: Vec<Value> = vec![
+        hold_until.into(),
+        department.into(),
+        now.into(),
+        pushed.into(),
+    ];
     let mut region = String::new();
     if let Some(s) = scope {
         values.push(i32::try_from(s.chars().count()).unwrap_or(i32::MAX).into());
@@ -167,12 +173,13 @@ pub(crate) async fn claim_ready<C: ConnectionTrait>(
     let sql = format!(
         "UPDATE tasks SET locked_until = {hold} WHERE (case_no, unit) IN (\
          SELECT case_no, unit FROM tasks WHERE department = {dep} AND ready_at IS NOT NULL \
-         AND NOT pushed \
+         AND pushed = {pushed} \
          AND (locked_until IS NULL OR locked_until <= {now}){region} \
          ORDER BY ready_at LIMIT {limit}{lock}) RETURNING case_no, unit, ready_at",
         hold = param(b, 1),
         dep = param(b, 2),
         now = param(b, 3),
+        pushed = param(b, 4),
         limit = param(b, values.len()),
         lock = skip_locked(b),
     );
