@@ -315,9 +315,18 @@ impl WorkStore for SqlStore {
             let n: i64 = r.try_get_by_index(1).map_err(fail)?;
             g.cases.push((status, count_of("gauges", n)?));
         }
+        // Dispatched units from `tasks_ready`, the other unsettled ones from `tasks_open`.
+        let sql = "SELECT department, COUNT(*) FROM tasks WHERE ready_at IS NOT NULL \
+                   GROUP BY department ORDER BY department";
+        for r in rows(db, sql.to_owned(), Vec::new()).await.map_err(fail)? {
+            let department: String = r.try_get_by_index(0).map_err(fail)?;
+            let n: i64 = r.try_get_by_index(1).map_err(fail)?;
+            g.tasks
+                .push((department, UnitStatus::Dispatched, count_of("gauges", n)?));
+        }
         let open: Vec<String> = UnitStatus::ALL
             .iter()
-            .filter(|s| !s.is_final())
+            .filter(|s| !s.is_final() && **s != UnitStatus::Dispatched)
             .map(|s| format!("'{}'", s.as_str()))
             .collect();
         let sql = format!(
@@ -334,6 +343,8 @@ impl WorkStore for SqlStore {
             };
             g.tasks.push((department, state, count_of("gauges", n)?));
         }
+        g.tasks
+            .sort_by(|a, b| (&a.0, a.1.as_str()).cmp(&(&b.0, b.1.as_str())));
         let sql = "SELECT warning, COUNT(*) FROM cases WHERE NOT closed AND warning <> 'green' \
                    GROUP BY warning";
         let mut yellow = 0;

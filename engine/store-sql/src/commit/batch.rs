@@ -233,6 +233,8 @@ pub(super) async fn apply(
     let mut moved = Vec::new();
     let mut changes = Vec::with_capacity(plans.len());
     let mut units: Vec<query::task::Row> = Vec::new();
+    // Rows of cases created in this batch: plain INSERTs (no row can exist).
+    let mut fresh: Vec<query::task::Row> = Vec::new();
     for (c, plan) in plans {
         let Some(row) = plan.last.map(|i| &jobs[i].row) else {
             continue;
@@ -240,12 +242,17 @@ pub(super) async fn apply(
         if written.contains(c) {
             // The last row of each unit among the case's accepted commits (a statement may
             // touch a row once).
-            let start = units.len();
+            let into = if plan.from.is_none() {
+                &mut fresh
+            } else {
+                &mut units
+            };
+            let start = into.len();
             for &i in &plan.accepted {
                 for t in &jobs[i].tasks {
-                    match units[start..].iter_mut().find(|u| u.unit == t.unit) {
+                    match into[start..].iter_mut().find(|u| u.unit == t.unit) {
                         Some(u) => *u = t.clone(),
-                        None => units.push(t.clone()),
+                        None => into.push(t.clone()),
                     }
                 }
             }
@@ -278,6 +285,7 @@ pub(super) async fn apply(
         // now; delivered when the transaction commits, not before.
         let mut departments: Vec<&str> = units
             .iter()
+            .chain(&fresh)
             .filter(|u| u.wakes)
             .map(query::task::Row::department)
             .collect();
@@ -287,8 +295,11 @@ pub(super) async fn apply(
             query::task::notify(txn, channel, d).await.map_err(db)?;
         }
     }
+    if !fresh.is_empty() {
+        query::task::upsert(txn, fresh, false).await.map_err(db)?;
+    }
     if !units.is_empty() {
-        query::task::upsert(txn, units).await.map_err(db)?;
+        query::task::upsert(txn, units, true).await.map_err(db)?;
     }
     Ok((outcomes, changes))
 }

@@ -272,7 +272,7 @@ pub(super) async fn search<S: Store + Clone>(store: &S, run: &Run) {
     let bundle = format!("{}-bundle", run.prefix);
     let mk = |name: &str, first: u32, status: &str, closed: bool, warning: Warning| {
         let no = run.case(name);
-        let mut c = new_case(&no, first, vec![row(0, &dep, UnitStatus::Dispatched)]);
+        let mut c = new_case(&no, first, vec![ready(0, &dep, 0)]);
         c.summary = summary(&no, 2, status, closed);
         c.summary.bundle = Arc::from(bundle.as_str());
         c.summary.warning = warning;

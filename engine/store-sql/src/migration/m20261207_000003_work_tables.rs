@@ -20,7 +20,10 @@ const CASE_COLUMNS: [(&str, &str); 4] = [
     ("due_at", "TEXT NULL"),
 ];
 
-const STATEMENTS: [&str; 6] = [
+/// `tasks`, created with `{suffix}`: `WITHOUT ROWID` on SQLite, where a table keyed by
+/// text would otherwise keep its rows and its key in two B-trees (measured: bundle-5 on
+/// SQLite writes its task rows a third faster so); nothing on PostgreSQL.
+const TASKS: &str =
     // Timestamps are text (RFC 3339, UTC, nine fractional digits): text order is time order.
     "CREATE TABLE IF NOT EXISTS tasks (\
        case_no TEXT NOT NULL REFERENCES cases (case_no), \
@@ -35,13 +38,17 @@ const STATEMENTS: [&str; 6] = [
        due_at TEXT NULL, \
        warning TEXT NOT NULL, \
        pushed BOOLEAN NOT NULL DEFAULT FALSE, \
-       PRIMARY KEY (case_no, unit))",
+       PRIMARY KEY (case_no, unit)){suffix}";
+
+const STATEMENTS: [&str; 4] = [
     // Fetch: a department's dispatched units, oldest first.
     "CREATE INDEX IF NOT EXISTS tasks_ready ON tasks (department, ready_at) \
        WHERE ready_at IS NOT NULL",
-    // Gauges and searches by state (final states are the many; the rest are few).
-    "CREATE INDEX IF NOT EXISTS tasks_state ON tasks (state, department)",
-    "CREATE INDEX IF NOT EXISTS tasks_department ON tasks (department, case_no)",
+    // Gauges and incidents: units waiting or stuck (the few: settled units are the many,
+    // dispatched ones are counted from `tasks_ready`, and both stay out of this index, which
+    // every dispatch and decision would otherwise update). The list is the gauges query's.
+    "CREATE INDEX IF NOT EXISTS tasks_open ON tasks (state, department) WHERE state IN \
+       ('waiting', 'supplement_requested', 'retry_wait', 'incident', 'suspended')",
     // Timers: each case's next one.
     "CREATE INDEX IF NOT EXISTS cases_timer ON cases (next_timer_at) \
        WHERE next_timer_at IS NOT NULL",
@@ -64,6 +71,12 @@ impl MigrationTrait for Migration {
                     .await?;
             }
         }
+        let suffix = match manager.get_database_backend() {
+            sea_orm::DbBackend::Sqlite => " WITHOUT ROWID",
+            _ => "",
+        };
+        db.execute_unprepared(&TASKS.replace("{suffix}", suffix))
+            .await?;
         for s in STATEMENTS {
             db.execute_unprepared(s).await?;
         }

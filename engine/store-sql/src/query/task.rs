@@ -83,8 +83,13 @@ pub(crate) fn unit_of(case_no: &str, key: &str) -> Result<yijian_engine::TaskRef
     })
 }
 
-/// Writes unit rows (at most one per unit: the caller keeps the last of each).
-pub(crate) async fn upsert<C: ConnectionTrait>(conn: &C, rows: Vec<Row>) -> Result<(), DbErr> {
+/// Writes unit rows (at most one per unit: the caller keeps the last of each); `existing`:
+/// some may be stored already (an upsert), else plain INSERTs (the rows of new cases).
+pub(crate) async fn upsert<C: ConnectionTrait>(
+    conn: &C,
+    rows: Vec<Row>,
+    existing: bool,
+) -> Result<(), DbErr> {
     const WIDTH: usize = 12;
     let backend = conn.get_database_backend();
     let mut rows = rows.into_iter();
@@ -95,13 +100,15 @@ pub(crate) async fn upsert<C: ConnectionTrait>(conn: &C, rows: Vec<Row>) -> Resu
              locked_until, lease_owner, lease_token, due_at, warning, pushed) VALUES ",
         );
         push_tuples(&mut sql, backend, size, WIDTH);
-        sql.push_str(
-            " ON CONFLICT (case_no, unit) DO UPDATE SET department = excluded.department, \
+        if existing {
+            sql.push_str(
+                " ON CONFLICT (case_no, unit) DO UPDATE SET department = excluded.department, \
              region = excluded.region, state = excluded.state, ready_at = excluded.ready_at, \
              locked_until = excluded.locked_until, lease_owner = excluded.lease_owner, \
              lease_token = excluded.lease_token, due_at = excluded.due_at, \
              warning = excluded.warning, pushed = excluded.pushed",
-        );
+            );
+        }
         let mut values: Vec<Value> = Vec::with_capacity(size * WIDTH);
         for r in rows.by_ref().take(size) {
             values.extend([
