@@ -115,7 +115,7 @@ async fn synthetic(db: &DatabaseConnection, from: u64, to: u64, closed: bool) {
             };
             let sql = format!(
                 "INSERT INTO tasks (case_no, unit, department, region, state, ready_at, \
-                 locked_until, lease_owner, lease_token, due_at, warning, pushed) \
+                 free_at, lease_owner, lease_token, due_at, warning, pushed) \
                  SELECT 'SYN-' || {no}, '{{\"task\":{i}}}', '{dep}', '320106', {state}, {ready}, \
                  {locked}, NULL, NULL, NULL, 'green', FALSE FROM ({series}) q"
             );

@@ -300,7 +300,7 @@ impl WorkStore for MemoryStore {
                 break;
             }
         }
-        page.total = q.count.then_some(total);
+        page.total = q.count.then_some(total.min(CaseQuery::MAX_COUNT));
         Ok(page)
     }
 

@@ -131,8 +131,14 @@ pub struct CaseQuery {
     pub offset: usize,
     /// At most this many.
     pub limit: usize,
-    /// Also count every match (costs a second query).
+    /// Also count the matches, up to [`CaseQuery::MAX_COUNT`] (a second query, bounded so
+    /// that it stays cheap on a store of millions of cases).
     pub count: bool,
+}
+
+impl CaseQuery {
+    /// The most matches a search counts: a `total` of this many means "this many or more".
+    pub const MAX_COUNT: u64 = 10_000;
 }
 
 /// A page of a search.
@@ -140,7 +146,7 @@ pub struct CaseQuery {
 pub struct CasePage {
     /// The cases, newest first.
     pub cases: Vec<CaseSummary>,
-    /// Every match, when counted.
+    /// The matches, when counted: at most [`CaseQuery::MAX_COUNT`].
     pub total: Option<u64>,
 }
 

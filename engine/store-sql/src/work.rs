@@ -106,6 +106,10 @@ fn conditions(b: DbBackend, q: &CaseQuery) -> (String, Vec<Value>) {
     if let Some(w) = q.warning {
         let p = next(&mut values, w.as_str().into());
         sql.push_str(&format!(" AND NOT cases.closed AND cases.warning = {p}"));
+        if w != Warning::Green {
+            // Spelled as the `cases_warning` index's predicate, so the planner uses it.
+            sql.push_str(" AND cases.warning <> 'green'");
+        }
     }
     if q.department.is_some() || q.task_state.is_some() {
         sql.push_str(" AND EXISTS (SELECT 1 FROM tasks t WHERE t.case_no = cases.case_no");
@@ -185,7 +189,7 @@ impl WorkStore for SqlStore {
         let b = self.backend();
         let sql = format!(
             "SELECT department, COUNT(*), MIN(ready_at) FROM tasks WHERE ready_at IS NOT NULL \
-             AND NOT pushed AND (locked_until IS NULL OR locked_until <= {}) GROUP BY department \
+             AND NOT pushed AND free_at <= {} GROUP BY department \
              ORDER BY department",
             param(b, 1)
         );
@@ -224,7 +228,7 @@ impl WorkStore for SqlStore {
         }
         let sql = format!(
             "SELECT case_no, unit FROM tasks WHERE ready_at IS NOT NULL \
-             AND (pushed{bound}) AND (locked_until IS NULL OR locked_until <= {}) \
+             AND (pushed{bound}) AND free_at <= {} \
              ORDER BY ready_at LIMIT {}",
             param(b, 1),
             param(b, 2)
@@ -266,7 +270,10 @@ impl WorkStore for SqlStore {
         let fail = |e| error::db("search", e);
         let (cond, values) = conditions(b, q);
         let total = if q.count {
-            let sql = format!("SELECT COUNT(*) FROM cases WHERE {cond}");
+            let sql = format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM cases WHERE {cond} LIMIT {}) q",
+                CaseQuery::MAX_COUNT
+            );
             let got = rows(self.db(), sql, values.clone()).await.map_err(fail)?;
             let n: i64 = match got.first() {
                 Some(r) => r.try_get_by_index(0).map_err(fail)?,

@@ -376,8 +376,10 @@ pub struct CaseList {
     pub page: usize,
     /// Items per page.
     pub per_page: usize,
-    /// Matching cases in all.
+    /// Matching cases in all, counted up to 10,000: with `total_capped`, there are more.
     pub total: usize,
+    /// The count stopped at 10,000 matches (narrow the search, or page on with `next`).
+    pub total_capped: bool,
     /// The cases.
     pub cases: Vec<CaseRow>,
     /// When the page is full: pass it as `before` for the next page.

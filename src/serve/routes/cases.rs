@@ -229,6 +229,7 @@ pub(crate) async fn search<S: Store + Clone>(
             page: q.page.unwrap_or(1).max(1),
             per_page: q.per_page.unwrap_or(50).clamp(1, 200),
             total: 0,
+            total_capped: false,
             cases: Vec::new(),
             next: None,
         }));
@@ -285,6 +286,7 @@ pub(crate) async fn search<S: Store + Clone>(
         page,
         per_page,
         total: usize::try_from(found.total.unwrap_or(0)).unwrap_or(usize::MAX),
+        total_capped: found.total == Some(CaseQuery::MAX_COUNT),
         cases,
         next,
     }))

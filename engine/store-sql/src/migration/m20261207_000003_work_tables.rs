@@ -32,7 +32,7 @@ const TASKS: &str =
        region TEXT NOT NULL, \
        state TEXT NOT NULL, \
        ready_at TEXT NULL, \
-       locked_until TEXT NULL, \
+       free_at TEXT NULL, \
        lease_owner TEXT NULL, \
        lease_token BIGINT NULL, \
        due_at TEXT NULL, \
@@ -40,9 +40,11 @@ const TASKS: &str =
        pushed BOOLEAN NOT NULL DEFAULT FALSE, \
        PRIMARY KEY (case_no, unit)){suffix}";
 
-const STATEMENTS: [&str; 4] = [
-    // Fetch: a department's dispatched units, oldest first.
-    "CREATE INDEX IF NOT EXISTS tasks_ready ON tasks (department, ready_at) \
+const STATEMENTS: [&str; 5] = [
+    // Fetch (and the redelivery of pushed units): a department's units free now, in the
+    // order they became free. Leased and accepted units sort after now (their lease's end,
+    // or never), so a fetch never walks past them.
+    "CREATE INDEX IF NOT EXISTS tasks_ready ON tasks (department, pushed, free_at) \
        WHERE ready_at IS NOT NULL",
     // Gauges and incidents: units waiting or stuck (the few: settled units are the many,
     // dispatched ones are counted from `tasks_ready`, and both stay out of this index, which
@@ -52,6 +54,9 @@ const STATEMENTS: [&str; 4] = [
     // Timers: each case's next one.
     "CREATE INDEX IF NOT EXISTS cases_timer ON cases (next_timer_at) \
        WHERE next_timer_at IS NOT NULL",
+    // Searches by status, newest first, and the gauges' count by status (an index scan,
+    // not a table scan: a million cases counted in a fraction of the time).
+    "CREATE INDEX IF NOT EXISTS cases_status ON cases (status, created_at, case_no)",
     // The supervisor's board: open cases with a warning.
     "CREATE INDEX IF NOT EXISTS cases_warning ON cases (warning, created_at) \
        WHERE NOT closed AND warning <> 'green'",

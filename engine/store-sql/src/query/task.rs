@@ -23,9 +23,11 @@ pub(crate) struct Row {
     department: String,
     region: String,
     state: &'static str,
-    /// Set while dispatched: the unit is fetchable once `locked_until` has passed.
+    /// Set while dispatched.
     pub(crate) ready_at: Option<String>,
-    pub(crate) locked_until: Option<String>,
+    /// While dispatched: when the unit can next be claimed — `ready_at`, or the end of its
+    /// lease (far in the future once accepted) or of a claim's hold.
+    pub(crate) free_at: Option<String>,
     lease_owner: Option<String>,
     lease_token: Option<i64>,
     due_at: Option<String>,
@@ -53,7 +55,9 @@ impl Row {
             region: region.to_owned(),
             state: t.state.as_str(),
             ready_at: t.ready_at.map(text_of),
-            locked_until: t.locked_until().map(text_of),
+            free_at: t
+                .ready_at
+                .map(|r| text_of(t.locked_until().map_or(r, |l| l.max(r)))),
             lease_owner: t.lease.as_ref().map(|l| l.owner.clone()),
             lease_token: token,
             due_at: t.due.map(text_of),
@@ -97,14 +101,14 @@ pub(crate) async fn upsert<C: ConnectionTrait>(
         let mut sql = String::with_capacity(400 + size * 4 * WIDTH);
         sql.push_str(
             "INSERT INTO tasks (case_no, unit, department, region, state, ready_at, \
-             locked_until, lease_owner, lease_token, due_at, warning, pushed) VALUES ",
+             free_at, lease_owner, lease_token, due_at, warning, pushed) VALUES ",
         );
         push_tuples(&mut sql, backend, size, WIDTH);
         if existing {
             sql.push_str(
                 " ON CONFLICT (case_no, unit) DO UPDATE SET department = excluded.department, \
              region = excluded.region, state = excluded.state, ready_at = excluded.ready_at, \
-             locked_until = excluded.locked_until, lease_owner = excluded.lease_owner, \
+             free_at = excluded.free_at, lease_owner = excluded.lease_owner, \
              lease_token = excluded.lease_token, due_at = excluded.due_at, \
              warning = excluded.warning, pushed = excluded.pushed",
             );
@@ -118,7 +122,7 @@ pub(crate) async fn upsert<C: ConnectionTrait>(
                 r.region.into(),
                 r.state.into(),
                 r.ready_at.into(),
-                r.locked_until.into(),
+                r.free_at.into(),
                 r.lease_owner.into(),
                 r.lease_token.into(),
                 r.due_at.into(),
@@ -178,11 +182,10 @@ pub(crate) async fn claim_ready<C: ConnectionTrait>(
     }
     values.push(limit.into());
     let sql = format!(
-        "UPDATE tasks SET locked_until = {hold} WHERE (case_no, unit) IN (\
-         SELECT case_no, unit FROM tasks WHERE department = {dep} AND ready_at IS NOT NULL \
-         AND pushed = {pushed} \
-         AND (locked_until IS NULL OR locked_until <= {now}){region} \
-         ORDER BY ready_at LIMIT {limit}{lock}) RETURNING case_no, unit, ready_at",
+        "UPDATE tasks SET free_at = {hold} WHERE (case_no, unit) IN (\
+         SELECT case_no, unit FROM tasks WHERE department = {dep} AND pushed = {pushed} \
+         AND ready_at IS NOT NULL AND free_at <= {now}{region} \
+         ORDER BY free_at LIMIT {limit}{lock}) RETURNING case_no, unit, ready_at",
         hold = param(b, 1),
         dep = param(b, 2),
         now = param(b, 3),
