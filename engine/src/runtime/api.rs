@@ -247,14 +247,7 @@ impl<S: Store> Engine<S> {
         for case_no in self.inner.store.unindexed(MOST).await? {
             self.write_rows(&case_no).await?;
         }
-        let departments: Vec<String> = {
-            let adapters = self
-                .inner
-                .adapters
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            adapters.keys().cloned().collect()
-        };
+        let departments = self.adapter_departments();
         let now = self.inner.clock.now();
         // Every unanswered pushed unit, its hold ignored: the node holding it may be the one
         // starting again. Units leased to a worker are left to their lease (below).
@@ -265,20 +258,7 @@ impl<S: Store> Engine<S> {
             .await?;
         let mut n = 0;
         for unit in units {
-            let work = self
-                .with_case(&unit.case_no, |s| {
-                    let u = s.unit(unit.task)?;
-                    Self::queueable(s, unit.task, now).then(|| {
-                        work_of(
-                            s,
-                            unit.task,
-                            u.attempts,
-                            u.input.clone().unwrap_or_default(),
-                            u.dispatched_at.unwrap_or_default(),
-                        )
-                    })
-                })
-                .await?;
+            let work = self.pending_work(&unit, now).await?;
             let Some(w) = work else { continue };
             n += 1;
             let mut queue = VecDeque::new();
@@ -286,6 +266,37 @@ impl<S: Store> Engine<S> {
             self.drain(queue).await;
         }
         Ok(n)
+    }
+
+    /// The departments with an adapter.
+    pub(super) fn adapter_departments(&self) -> Vec<String> {
+        let adapters = self
+            .inner
+            .adapters
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        adapters.keys().cloned().collect()
+    }
+
+    /// The work of a unit still dispatched and not leased at `now`, as its case stands.
+    pub(super) async fn pending_work(
+        &self,
+        unit: &crate::store::Claimed,
+        now: jiff::Timestamp,
+    ) -> Result<Option<crate::adapter::Work>, EngineError> {
+        self.with_case(&unit.case_no, |s| {
+            let u = s.unit(unit.task)?;
+            Self::queueable(s, unit.task, now).then(|| {
+                work_of(
+                    s,
+                    unit.task,
+                    u.attempts,
+                    u.input.clone().unwrap_or_default(),
+                    u.dispatched_at.unwrap_or_default(),
+                )
+            })
+        })
+        .await
     }
 
     /// Writes every unit row and the timer of a case whose rows are missing (a case stored

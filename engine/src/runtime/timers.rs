@@ -73,14 +73,7 @@ impl<S: Store> Engine<S> {
     /// dispatching node did not deliver them, or died) to their adapters again, holding
     /// them for another round. Returns how many were handed over.
     pub async fn redeliver(&self) -> usize {
-        let departments: Vec<String> = {
-            let adapters = self
-                .inner
-                .adapters
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            adapters.keys().cloned().collect()
-        };
+        let departments = self.adapter_departments();
         let now = self.inner.clock.now();
         let mut n = 0;
         for department in departments {
@@ -100,20 +93,7 @@ impl<S: Store> Engine<S> {
                 }
             };
             for unit in owed {
-                let work = self
-                    .with_case(&unit.case_no, |s| {
-                        let u = s.unit(unit.task)?;
-                        Self::queueable(s, unit.task, now).then(|| {
-                            super::work_of(
-                                s,
-                                unit.task,
-                                u.attempts,
-                                u.input.clone().unwrap_or_default(),
-                                u.dispatched_at.unwrap_or_default(),
-                            )
-                        })
-                    })
-                    .await;
+                let work = self.pending_work(&unit, now).await;
                 if let Ok(Some(w)) = work {
                     n += 1;
                     let mut queue = std::collections::VecDeque::new();
