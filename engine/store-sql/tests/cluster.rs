@@ -281,3 +281,41 @@ async fn without_notices_a_long_poll_finds_the_unit_at_its_next_recheck() {
     let got = poll.await.expect("joined").expect("fetch on b");
     assert_eq!(got.len(), 1, "B's poll found A's unit");
 }
+
+/// A store written before the work tables: open cases without task rows (their rows
+/// deleted here, as after the migration) get them at the next start, and their units are
+/// fetchable again; nothing else is read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cases_stored_before_the_work_tables_get_their_rows_at_start() {
+    use sea_orm::ConnectionTrait;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = support::sqlite_url(dir.path());
+    let first = SqlStore::connect(&url).await.expect("connect");
+    let second = SqlStore::connect(&url).await.expect("connect");
+    let [a, _] = nodes(first, second, Duration::from_secs(1)).await;
+    for _ in 0..3 {
+        a.submit(request()).await.expect("submit");
+    }
+    a.shutdown().await;
+    drop(a);
+    let raw = support::raw(&url, None).await;
+    raw.execute_unprepared("DELETE FROM tasks")
+        .await
+        .expect("the rows of an old store");
+    let store = SqlStore::connect(&url).await.expect("connect");
+    let e = Engine::builder(store).build().await.expect("engine");
+    assert!(
+        e.fetch(&fetch("qa", 10, Duration::ZERO))
+            .await
+            .expect("fetch")
+            .is_empty(),
+        "without rows nothing is fetchable"
+    );
+    e.recover().await.expect("recover");
+    let got = e
+        .fetch(&fetch("qa", 10, Duration::ZERO))
+        .await
+        .expect("fetch");
+    assert_eq!(got.len(), 3, "every open case's unit is back in its queue");
+    assert_eq!(e.store().verify(None).await.expect("verify"), vec![]);
+}
