@@ -19,6 +19,8 @@ use crate::view::CaseView;
 /// How often a creation is tried with a fresh number after another node took the one it
 /// had.
 const MAX_TRIES: u32 = 8;
+/// The most a node's case counter jumps after a number collision with another node.
+const JUMP: u64 = 1_000;
 
 impl<S: Store> Engine<S> {
     /// Checks and deploys a bundle text. id+version is immutable: the same text again is
@@ -128,6 +130,13 @@ impl<S: Store> Engine<S> {
                     }
                     let stored = self.inner.store.case_count().await?;
                     self.inner.seq.fetch_max(stored, Ordering::Relaxed);
+                    // Nodes that collided walk the same numbers next: a random jump (up to
+                    // JUMP) moves this one apart, so they rarely meet again.
+                    let jump = std::hash::BuildHasher::hash_one(
+                        &self.inner.hasher,
+                        (now, tries, &case_no),
+                    ) % JUMP;
+                    self.inner.seq.fetch_add(jump, Ordering::Relaxed);
                 }
                 Err(e) => return Err(e),
             }

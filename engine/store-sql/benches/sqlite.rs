@@ -427,6 +427,53 @@ async fn postgres(s: &Settings, url: &str) {
                 .expect("drop schema");
         }
     }
+    // Two nodes on one database: two stores (two writers, two pools) on one schema, the
+    // window split between them, in this one process (so on the same two cores).
+    let schema = format!("yj_bench_two_{stamp}");
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let store = SqlStore::connect_with(url, s.options.clone().schema(&schema))
+            .await
+            .expect("connect");
+        let e = Engine::builder(store).build().await.expect("engine");
+        e.deploy(BUNDLE5).await.expect("deploy");
+        for d in ["a", "b", "c", "d", "e"] {
+            e.register_adapter(d, Arc::new(Approve));
+        }
+        nodes.push(e);
+    }
+    let next = Arc::new(AtomicU64::new(0));
+    let t = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..s.window {
+        let (e, next, cases) = (nodes[(i % 2) as usize].clone(), next.clone(), s.cases);
+        set.spawn(async move {
+            while next.fetch_add(1, Ordering::Relaxed) < cases {
+                let v = e
+                    .submit(SubmitRequest {
+                        bundle: "bundle-5".into(),
+                        submission: Submission::default(),
+                        ..SubmitRequest::default()
+                    })
+                    .await
+                    .expect("submit");
+                assert_eq!(v.outcome.as_deref(), Some("completed"));
+            }
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.expect("submitter");
+    }
+    println!(
+        "  two nodes on one PostgreSQL schema (one process): {:.0} cases/s together",
+        s.cases as f64 / t.elapsed().as_secs_f64()
+    );
+    drop(nodes);
+    if let Ok(db) = sea_orm::Database::connect(url).await {
+        let _ = db
+            .execute_unprepared(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+            .await;
+    }
     report_batches(batches);
     report(
         "PostgreSQL",
