@@ -319,3 +319,81 @@ async fn cases_stored_before_the_work_tables_get_their_rows_at_start() {
     assert_eq!(got.len(), 3, "every open case's unit is back in its queue");
     assert_eq!(e.store().verify(None).await.expect("verify"), vec![]);
 }
+
+/// Records the units handed to it and leaves them pending (a webhook that answers later).
+#[derive(Debug, Default)]
+struct Outbox {
+    got: std::sync::Mutex<Vec<(String, u32)>>,
+}
+
+impl yijian_engine::Adapter for Outbox {
+    fn dispatch(
+        &self,
+        work: &yijian_engine::Work,
+        _reply: &yijian_engine::Replier,
+    ) -> yijian_engine::Dispatch {
+        self.got
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((work.case_no.to_string(), work.attempt));
+        yijian_engine::Dispatch::Pending
+    }
+}
+
+/// A node commits a pushed dispatch and dies before pushing (here: its adapter drops the
+/// push). Within the hold nobody else pushes it; once the hold has passed, another node's
+/// sweep pushes it, with the same attempt (so the same `Idempotency-Key`), and holds it
+/// again; a decision ends the debt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_owed_by_a_dead_node_is_delivered_by_another() {
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = support::sqlite_url(dir.path());
+    let clock = yijian_engine::ManualClock::new(jiff::Timestamp::now());
+    let node = |store| {
+        Engine::builder(store)
+            .clock(Arc::new(clock.clone()))
+            .build()
+    };
+    let a = node(SqlStore::connect(&url).await.expect("connect"))
+        .await
+        .expect("node a");
+    a.deploy(BUNDLE).await.expect("deploy");
+    let dead = Arc::new(Outbox::default());
+    a.register_adapter("qb", dead.clone());
+    let b = node(SqlStore::connect(&url).await.expect("connect"))
+        .await
+        .expect("node b");
+    let live = Arc::new(Outbox::default());
+    b.register_adapter("qb", live.clone());
+    let case = a.submit(request()).await.expect("submit on a");
+    let first = dead.got.lock().expect("lock").clone();
+    assert_eq!(first.len(), 1, "a handed the push to its adapter once");
+    // a "dies": its push never left. Within the hold, b leaves it to a.
+    clock.advance(jiff::SignedDuration::from_secs(10));
+    assert_eq!(b.redeliver().await, 0, "held for its dispatching node");
+    clock.advance(jiff::SignedDuration::from_secs(25));
+    assert_eq!(b.redeliver().await, 1, "owed past its hold: b pushes it");
+    let again = live.got.lock().expect("lock").clone();
+    assert_eq!(
+        again, first,
+        "the same case and attempt: the same idempotency key"
+    );
+    assert_eq!(b.redeliver().await, 0, "held again after the redelivery");
+    // Answered (through either node): nothing is owed any more.
+    let task = b.task_ref(&case.case_no, "b").await.expect("task");
+    b.execute(
+        &case.case_no,
+        yijian_engine::Command::new(
+            Actor::Department("qb".into()),
+            yijian_engine::Action::Approve {
+                task,
+                output: json!({"licence_no": "B-1"}),
+            },
+        ),
+    )
+    .await
+    .expect("approved without a lease");
+    clock.advance(jiff::SignedDuration::from_secs(60));
+    assert_eq!(b.redeliver().await, 0, "a decided unit is owed to nobody");
+}
