@@ -26,6 +26,6 @@ mod protection;
 mod push;
 mod restart;
 mod routing;
-mod server;
+pub(crate) mod server;
 mod shutdown;
 mod walkthrough;

@@ -21,6 +21,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
+use crate::api::server::enc;
+
 const BUNDLE: &str = r#"
 yijian: 1
 id: failover
@@ -148,18 +150,6 @@ async fn call(
         }
     }
     panic!("no node answered {path}");
-}
-
-fn enc(segment: &str) -> String {
-    let mut out = String::new();
-    for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~:".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 fn output(task: &str, case_no: &str) -> Value {

@@ -360,40 +360,18 @@ impl<S: Store> Engine<S> {
         // effects still run only after their own commits.
         while !queue.is_empty() {
             let round: Vec<(CaseNo, Command)> = queue.drain(..).collect();
-            let mut prepared = Vec::with_capacity(round.len());
-            let mut again = Vec::new();
-            for (no, cmd) in round {
-                match self.prepare(&no, &cmd, None, None, false, None).await {
-                    Ok(p) => prepared.push((no, cmd, p)),
-                    Err(Failure::Stale) => again.push((no, cmd)),
-                    Err(Failure::Engine(e)) => {
-                        warn!(case.no = %no, error = %e, "an adapter's decision was not applied")
+            let results = self.step_all(&round, false).await;
+            for ((no, _), result) in round.into_iter().zip(results) {
+                match result {
+                    Ok(next) => {
+                        self.effects(&next.effects, &mut queue);
+                        if next.closed.is_some() && no == case_no {
+                            closed = next.closed;
+                        }
                     }
-                }
-            }
-            let mut done = Vec::with_capacity(prepared.len());
-            for (no, cmd, (next, pending)) in prepared {
-                match self.settle(&no, pending).await {
-                    Ok(()) => done.push((no, next)),
-                    Err(EngineError::Store(StoreError::Conflict { .. })) => again.push((no, cmd)),
-                    Err(e) => {
-                        warn!(case.no = %no, error = %e, "an adapter's decision was not committed")
-                    }
-                }
-            }
-            // Cases another node moved meanwhile: each decided again on the stored case.
-            for (no, cmd) in again {
-                match self.step(&no, &cmd, None, None, false, None).await {
-                    Ok(next) => done.push((no, next)),
                     Err(e) => {
                         warn!(case.no = %no, error = %e, "an adapter's decision was not applied")
                     }
-                }
-            }
-            for (no, next) in done {
-                self.effects(&next.effects, &mut queue);
-                if next.closed.is_some() && no == case_no {
-                    closed = next.closed;
                 }
             }
         }

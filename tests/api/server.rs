@@ -228,7 +228,7 @@ impl Server {
 }
 
 /// A path segment, percent-encoded (task ids hold `[`, `]` and `:`).
-pub(super) fn enc(segment: &str) -> String {
+pub(crate) fn enc(segment: &str) -> String {
     let mut out = String::new();
     for b in segment.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~:".contains(&b) {

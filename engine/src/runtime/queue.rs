@@ -16,13 +16,13 @@ use jiff::Timestamp;
 use serde::Serialize;
 use tokio::sync::Notify;
 
-use super::{Engine, EngineError, Failure};
+use super::{Engine, EngineError};
 use crate::adapter::Work;
 use crate::case::UnitStatus;
 use crate::command::{Action, Command};
 use crate::event::EventKind;
-use crate::ids::{Actor, TaskRef};
-use crate::store::{Claimed, ReadyClaim, Store, StoreError};
+use crate::ids::{Actor, CaseNo, TaskRef};
+use crate::store::{Claimed, ReadyClaim, Store};
 
 pub use crate::store::QueueDepth;
 
@@ -182,40 +182,17 @@ impl<S: Store> Engine<S> {
                 },
             )
         };
-        let mut prepared = Vec::with_capacity(items.len());
-        let mut again = Vec::new();
+        let round: Vec<(CaseNo, Command)> = items
+            .iter()
+            .map(|item| (item.case_no.clone(), command(item.task)))
+            .collect();
+        let results = self.step_all(&round, true).await;
+        let mut settled = Vec::with_capacity(items.len());
         let mut failed = None;
-        for item in items {
-            let cmd = command(item.task);
-            match self
-                .prepare(&item.case_no, &cmd, None, None, true, None)
-                .await
-            {
-                Ok((stepped, pending)) => prepared.push((item, cmd, stepped, pending)),
-                // Settled, leased elsewhere or withdrawn: not ours any more.
-                Err(Failure::Engine(
-                    EngineError::Rejected(_) | EngineError::UnknownCase { .. },
-                )) => {}
-                // Decided on a copy another node had moved on: decide again on the case.
-                Err(Failure::Stale) => again.push((item, cmd)),
-                Err(Failure::Engine(e)) => {
-                    failed.get_or_insert(e);
-                }
-            }
-        }
-        let mut settled = Vec::with_capacity(prepared.len() + again.len());
-        for (item, cmd, stepped, pending) in prepared {
-            match self.settle(&item.case_no, pending).await {
-                Ok(()) => settled.push((item, stepped)),
-                Err(EngineError::Store(StoreError::Conflict { .. })) => again.push((item, cmd)),
-                Err(e) => {
-                    failed.get_or_insert(e);
-                }
-            }
-        }
-        for (item, cmd) in again {
-            match self.step(&item.case_no, &cmd, None, None, true, None).await {
+        for (item, result) in items.into_iter().zip(results) {
+            match result {
                 Ok(stepped) => settled.push((item, stepped)),
+                // Settled, leased elsewhere or withdrawn: not ours any more.
                 Err(EngineError::Rejected(_) | EngineError::UnknownCase { .. }) => {}
                 Err(e) => {
                     failed.get_or_insert(e);

@@ -59,6 +59,44 @@ impl<S: Store> Engine<S> {
         }
     }
 
+    /// Several commands (on one or many cases) as one round: each decided and handed to the
+    /// store first, then every commit awaited, so they share group commits; a command whose
+    /// case another node moved meanwhile is decided again on its own ([`Engine::step`]).
+    /// One result per command, in order.
+    pub(super) async fn step_all(
+        &self,
+        commands: &[(CaseNo, Command)],
+        want_events: bool,
+    ) -> Vec<Result<Stepped, EngineError>> {
+        let mut results: Vec<Option<Result<Stepped, EngineError>>> =
+            (0..commands.len()).map(|_| None).collect();
+        let mut prepared = Vec::with_capacity(commands.len());
+        let mut again = Vec::new();
+        for (i, (no, cmd)) in commands.iter().enumerate() {
+            match self.prepare(no, cmd, None, None, want_events, None).await {
+                Ok(p) => prepared.push((i, p)),
+                Err(Failure::Stale) => again.push(i),
+                Err(Failure::Engine(e)) => results[i] = Some(Err(e)),
+            }
+        }
+        for (i, (stepped, pending)) in prepared {
+            match self.settle(&commands[i].0, pending).await {
+                Ok(()) => results[i] = Some(Ok(stepped)),
+                Err(EngineError::Store(StoreError::Conflict { .. })) => again.push(i),
+                Err(e) => results[i] = Some(Err(e)),
+            }
+        }
+        for i in again {
+            let (no, cmd) = &commands[i];
+            results[i] = Some(self.step(no, cmd, None, None, want_events, None).await);
+        }
+        // Every command got its result above; `ShuttingDown` is never returned from here.
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or(Err(EngineError::ShuttingDown)))
+            .collect()
+    }
+
     /// The error after the retries were spent: the case kept moving under this command.
     pub(super) async fn conflict(&self, case_no: &CaseNo) -> EngineError {
         let found = self.inner.store.version(case_no).await.ok().flatten();
@@ -188,8 +226,7 @@ impl<S: Store> Engine<S> {
                 }
                 Err(rejection) => {
                     let fresh = new_case.is_some() && state.version == 0;
-                    // A cached copy may be behind the store: it is checked below.
-                    if fresh || cached || (state.is_closed() && !self.inner.keep_closed) {
+                    if fresh || (state.is_closed() && !self.inner.keep_closed) {
                         shard.remove(case_no);
                     }
                     (
@@ -203,7 +240,13 @@ impl<S: Store> Engine<S> {
             }
         };
         if let Some((rejection, version)) = refused {
+            // A copy from the cache may be behind the store (another node moved the case):
+            // then it is dropped and the command decided again on the stored case.
             if cached && self.inner.store.version(case_no).await? != Some(version) {
+                self.shard(case_no)
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(case_no);
                 return Err(Failure::Stale);
             }
             return Err(Failure::Engine(rejection.into()));

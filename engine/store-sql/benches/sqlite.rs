@@ -85,18 +85,24 @@ fn settings() -> Settings {
     }
 }
 
-/// Engine throughput in cases/s, and one completed case (to copy its rows).
-async fn engine(store: SqlStore, cases: u64, window: u64) -> (f64, CaseNo) {
+/// An engine on `store` with bundle-5 deployed and every department approving at once.
+async fn node(store: SqlStore) -> Engine<SqlStore> {
     let e = Engine::builder(store).build().await.expect("engine");
     e.deploy(BUNDLE5).await.expect("deploy");
     for d in ["a", "b", "c", "d", "e"] {
         e.register_adapter(d, Arc::new(Approve));
     }
+    e
+}
+
+/// `cases` bundle-5 cases through `nodes`, `window` submitters spread over them in turn:
+/// cases/s, and one completed case (to copy its rows).
+async fn drive(nodes: &[Engine<SqlStore>], cases: u64, window: u64) -> (f64, CaseNo) {
     let next = Arc::new(AtomicU64::new(0));
     let t = Instant::now();
     let mut set = tokio::task::JoinSet::new();
-    for _ in 0..window {
-        let (e, next) = (e.clone(), next.clone());
+    for i in 0..window {
+        let (e, next) = (nodes[i as usize % nodes.len()].clone(), next.clone());
         set.spawn(async move {
             let mut last = None;
             while next.fetch_add(1, Ordering::Relaxed) < cases {
@@ -120,6 +126,11 @@ async fn engine(store: SqlStore, cases: u64, window: u64) -> (f64, CaseNo) {
     }
     let rate = cases as f64 / t.elapsed().as_secs_f64();
     (rate, sample.expect("at least one case"))
+}
+
+/// Engine throughput in cases/s on one node, and one completed case.
+async fn engine(store: SqlStore, cases: u64, window: u64) -> (f64, CaseNo) {
+    drive(&[node(store).await], cases, window).await
 }
 
 /// The rows of one completed case, as stored.
@@ -435,39 +446,10 @@ async fn postgres(s: &Settings, url: &str) {
         let store = SqlStore::connect_with(url, s.options.clone().schema(&schema))
             .await
             .expect("connect");
-        let e = Engine::builder(store).build().await.expect("engine");
-        e.deploy(BUNDLE5).await.expect("deploy");
-        for d in ["a", "b", "c", "d", "e"] {
-            e.register_adapter(d, Arc::new(Approve));
-        }
-        nodes.push(e);
+        nodes.push(node(store).await);
     }
-    let next = Arc::new(AtomicU64::new(0));
-    let t = Instant::now();
-    let mut set = tokio::task::JoinSet::new();
-    for i in 0..s.window {
-        let (e, next, cases) = (nodes[(i % 2) as usize].clone(), next.clone(), s.cases);
-        set.spawn(async move {
-            while next.fetch_add(1, Ordering::Relaxed) < cases {
-                let v = e
-                    .submit(SubmitRequest {
-                        bundle: "bundle-5".into(),
-                        submission: Submission::default(),
-                        ..SubmitRequest::default()
-                    })
-                    .await
-                    .expect("submit");
-                assert_eq!(v.outcome.as_deref(), Some("completed"));
-            }
-        });
-    }
-    while let Some(r) = set.join_next().await {
-        r.expect("submitter");
-    }
-    println!(
-        "  two nodes on one PostgreSQL schema (one process): {:.0} cases/s together",
-        s.cases as f64 / t.elapsed().as_secs_f64()
-    );
+    let (together, _) = drive(&nodes, s.cases, s.window).await;
+    println!("  two nodes on one PostgreSQL schema (one process): {together:.0} cases/s together");
     drop(nodes);
     if let Ok(db) = sea_orm::Database::connect(url).await {
         let _ = db
