@@ -78,6 +78,7 @@ async fn main() -> anyhow::Result<()> {
                     lease: Duration::from_secs(2),
                     wait: Duration::from_millis(200),
                     worker: "market-1".into(),
+                    kinds: Vec::new(),
                 };
                 let Ok(batch) = e.fetch(&req).await else {
                     continue;

@@ -122,6 +122,23 @@ impl TaskRef {
         }
     }
 
+    /// The kind of work, its name without an instance: `licence`, `partner_check` (for
+    /// `partner_check[1]`), `fire_check.verify`, `rectify`. Fetches narrowed to a task match
+    /// on it.
+    pub fn kind(&self, bp: &yijian_definitions::Blueprint) -> String {
+        if self.part == Part::Rectification {
+            return "rectify".to_owned();
+        }
+        let id = bp
+            .tasks
+            .get(self.task.index())
+            .map_or("?", |t| t.id.as_str());
+        match self.part {
+            Part::Verification => format!("{id}.verify"),
+            _ => id.to_owned(),
+        }
+    }
+
     /// `licence`, `partner_check[1]`, `fire_check.verify`, `rectify[0]`.
     pub fn name(&self, bp: &yijian_definitions::Blueprint) -> String {
         if self.part == Part::Rectification {

@@ -29,6 +29,7 @@ fn fetch(dep: &str, max: usize, wait_ms: u64) -> FetchRequest {
         lease: Duration::from_secs(300),
         wait: Duration::from_millis(wait_ms),
         worker: "w1".into(),
+        kinds: Vec::new(),
     }
 }
 

@@ -167,6 +167,7 @@ pub(super) fn rows_of(
                 .flatten();
             Some(TaskRow {
                 task: r,
+                kind: Arc::from(r.kind(&state.blueprint)),
                 pushed,
                 hold_until,
                 department,

@@ -76,6 +76,9 @@ pub struct FetchRequest {
     pub wait: std::time::Duration,
     /// The worker's name.
     pub worker: String,
+    /// Only units of these kinds (`licence`, `partner_check`, `fire_check.verify`,
+    /// `rectify`: [`crate::TaskRef::kind`]); empty: every unit of the department.
+    pub kinds: Vec<String>,
 }
 
 /// A unit leased to a worker.
@@ -134,6 +137,7 @@ impl<S: Store> Engine<S> {
                     hold_until: now.checked_add(HOLD).unwrap_or(Timestamp::MAX),
                     limit: max,
                     pushed: false,
+                    kinds: req.kinds.clone(),
                 })
                 .await?;
             let out = if claimed.is_empty() {

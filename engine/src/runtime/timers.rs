@@ -84,6 +84,7 @@ impl<S: Store> Engine<S> {
                 hold_until: now.checked_add(super::effects::REDELIVER).unwrap_or(now),
                 limit: CLAIM,
                 pushed: true,
+                kinds: Vec::new(),
             };
             let owed = match self.inner.store.claim_ready(&claim).await {
                 Ok(owed) => owed,

@@ -28,6 +28,8 @@ pub struct TaskRow {
     pub task: TaskRef,
     /// Its department.
     pub department: Arc<str>,
+    /// Its kind of work ([`TaskRef::kind`]): what a fetch narrowed to tasks matches on.
+    pub kind: Arc<str>,
     /// Its state.
     pub state: UnitStatus,
     /// When it was handed to its department; `Some` only while it is dispatched (waiting
@@ -86,6 +88,8 @@ pub struct ReadyClaim {
     pub limit: usize,
     /// Claim pushed units (deliveries owed, see [`TaskRow::pushed`]) instead of queued ones.
     pub pushed: bool,
+    /// Only units of these kinds ([`TaskRow::kind`]); empty: every kind.
+    pub kinds: Vec<String>,
 }
 
 /// A unit a claim returned.
@@ -215,8 +219,9 @@ pub trait WorkStore: Send + Sync + 'static {
     /// Counts for gauges.
     fn gauges(&self) -> impl Future<Output = Result<Gauges>> + Send;
 
-    /// Open cases whose units have no rows yet (written by a version before the work
-    /// tables), at most `limit`: the engine writes their rows at start. The default: none.
+    /// Open cases whose units have no rows yet, or rows without a [`TaskRow::kind`]
+    /// (written by a version before the work tables, or before kinds), at most `limit`: the
+    /// engine writes their rows at start. The default: none.
     fn unindexed(&self, limit: usize) -> impl Future<Output = Result<Vec<CaseNo>>> + Send {
         let _ = limit;
         async { Ok(Vec::new()) }

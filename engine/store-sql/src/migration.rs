@@ -4,6 +4,7 @@
 mod m20261127_000001_create_tables;
 mod m20261127_000002_case_creation;
 mod m20261207_000003_work_tables;
+mod m20261208_000004_task_kind;
 
 use sea_orm_migration::prelude::*;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_create_tables::Migration),
             Box::new(m20261127_000002_case_creation::Migration),
             Box::new(m20261207_000003_work_tables::Migration),
+            Box::new(m20261208_000004_task_kind::Migration),
         ]
     }
 }

@@ -133,6 +133,7 @@ impl WorkStore for SqlStore {
             &c.department,
             c.scope.as_deref(),
             c.pushed,
+            &c.kinds,
             text_of(c.now),
             text_of(c.hold_until),
             limit_of(c.limit),
@@ -372,8 +373,10 @@ impl WorkStore for SqlStore {
     async fn unindexed(&self, limit: usize) -> Result<Vec<CaseNo>> {
         let b = self.backend();
         let sql = format!(
-            "SELECT case_no FROM cases WHERE NOT closed AND NOT EXISTS \
-             (SELECT 1 FROM tasks t WHERE t.case_no = cases.case_no) ORDER BY case_no LIMIT {}",
+            "SELECT case_no FROM cases WHERE NOT closed AND (NOT EXISTS \
+             (SELECT 1 FROM tasks t WHERE t.case_no = cases.case_no) OR EXISTS \
+             (SELECT 1 FROM tasks t WHERE t.case_no = cases.case_no AND t.kind IS NULL)) \
+             ORDER BY case_no LIMIT {}",
             param(b, 1)
         );
         let fail = |e| error::db("unindexed", e);

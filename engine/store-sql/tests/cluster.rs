@@ -43,6 +43,7 @@ fn fetch(department: &str, max: usize, wait: Duration) -> FetchRequest {
         lease: Duration::from_secs(300),
         wait,
         worker: format!("worker-{department}"),
+        kinds: Vec::new(),
     }
 }
 
@@ -318,6 +319,40 @@ async fn cases_stored_before_the_work_tables_get_their_rows_at_start() {
         .expect("fetch");
     assert_eq!(got.len(), 3, "every open case's unit is back in its queue");
     assert_eq!(e.store().verify(None).await.expect("verify"), vec![]);
+}
+
+/// Rows written before task kinds were kept: a fetch narrowed to a kind does not see them
+/// until the next start rewrites their cases' rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_written_before_task_kinds_get_them_at_start() {
+    use sea_orm::ConnectionTrait;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = support::sqlite_url(dir.path());
+    let store = SqlStore::connect(&url).await.expect("connect");
+    let a = Engine::builder(store).build().await.expect("engine");
+    a.deploy(BUNDLE).await.expect("deploy");
+    for _ in 0..2 {
+        a.submit(request()).await.expect("submit");
+    }
+    a.shutdown().await;
+    drop(a);
+    let raw = support::raw(&url, None).await;
+    raw.execute_unprepared("UPDATE tasks SET kind = NULL")
+        .await
+        .expect("the rows of an older store");
+    let store = SqlStore::connect(&url).await.expect("connect");
+    let e = Engine::builder(store).build().await.expect("engine");
+    let narrowed = |kind: &str| FetchRequest {
+        kinds: vec![kind.to_owned()],
+        ..fetch("qa", 10, Duration::ZERO)
+    };
+    assert!(
+        e.fetch(&narrowed("a")).await.expect("fetch").is_empty(),
+        "a row without a kind matches no narrowed fetch"
+    );
+    e.recover().await.expect("recover");
+    let got = e.fetch(&narrowed("a")).await.expect("fetch");
+    assert_eq!(got.len(), 2, "every open case's unit of kind `a` is fetchable again");
 }
 
 /// Records the units handed to it and leaves them pending (a webhook that answers later).

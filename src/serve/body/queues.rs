@@ -25,6 +25,11 @@ pub struct FetchBody {
     /// The worker's name (default: the token's name).
     #[serde(default)]
     pub worker: Option<String>,
+    /// Only tasks of these kinds: task ids of the bundle (`licence`; `partner_check` for
+    /// all its instances), `<task>.verify` for 告知承诺 verification, `rectify` for
+    /// 好差评 rectification (default: every task of the department).
+    #[serde(default)]
+    pub tasks: Option<Vec<String>>,
 }
 
 /// A task leased to a worker.

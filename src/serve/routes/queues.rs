@@ -86,6 +86,7 @@ pub(crate) async fn fetch<S: Store + Clone>(
         lease,
         wait,
         worker: body.worker.unwrap_or_else(|| caller.name.to_string()),
+        kinds: body.tasks.unwrap_or_default(),
     };
     let engine = st.engine().clone();
     // In its own task: leases taken are recorded even if the client goes away (they then

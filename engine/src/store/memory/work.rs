@@ -89,6 +89,7 @@ impl Work {
                 || c.scope
                     .as_deref()
                     .is_some_and(|s| !row.region.starts_with(s))
+                || (!c.kinds.is_empty() && !c.kinds.iter().any(|k| **k == *row.row.kind))
             {
                 continue;
             }

@@ -15,6 +15,7 @@ fn row(task: u32, department: &str, state: UnitStatus) -> TaskRow {
     TaskRow {
         task: TaskRef::task(TaskIdx(task)),
         department: Arc::from(department),
+        kind: Arc::from(format!("k{task}")),
         state,
         ready_at: None,
         lease: None,
@@ -48,6 +49,7 @@ async fn claim<S: WorkStore>(
     store: &S,
     department: &str,
     scope: Option<&str>,
+    kinds: &[&str],
     now: i64,
 ) -> Vec<Claimed> {
     match store
@@ -58,6 +60,7 @@ async fn claim<S: WorkStore>(
             hold_until: t(now + 10),
             limit: 10,
             pushed: false,
+            kinds: kinds.iter().map(|k| (*k).to_owned()).collect(),
         })
         .await
     {
@@ -112,27 +115,27 @@ pub(super) async fn queue<S: Store + Clone>(store: &S, run: &Run) {
     append(store, new_case(&b, 10, vec![ready(0, &dep, 3)]), "queue: b").await;
     let (sa, sb) = (a.to_string(), b.to_string());
 
-    let first = claim(store, &dep, None, 10).await;
+    let first = claim(store, &dep, None, &[], 10).await;
     assert_eq!(
         units(&first),
         vec![(sa.clone(), 1), (sb.clone(), 0), (sa.clone(), 0)],
         "ready units, oldest first; not leased, accepted, pushed or waiting ones"
     );
     assert!(
-        claim(store, &dep, None, 12).await.is_empty(),
+        claim(store, &dep, None, &[], 12).await.is_empty(),
         "claimed units are held for their claimer"
     );
     assert!(
-        claim(store, &dep, Some("3201"), 30).await.is_empty(),
+        claim(store, &dep, Some("3201"), &[], 30).await.is_empty(),
         "a scope outside the cases' region claims nothing"
     );
-    let again = claim(store, &dep, Some("1101"), 31).await;
+    let again = claim(store, &dep, Some("1101"), &[], 31).await;
     assert_eq!(
         again.len(),
         3,
         "free again once the hold ended, within the scope"
     );
-    let late = claim(store, &dep, None, 200).await;
+    let late = claim(store, &dep, None, &[], 200).await;
     assert_eq!(
         units(&late),
         vec![
@@ -170,7 +173,7 @@ pub(super) async fn queue<S: Store + Clone>(store: &S, run: &Run) {
         }],
     };
     append(store, c.clone(), "queue: b leased").await;
-    let after = claim(store, &dep, None, 500).await;
+    let after = claim(store, &dep, None, &[], 500).await;
     assert!(
         !units(&after).contains(&(sb.clone(), 0)),
         "a leased unit is not claimed"
@@ -181,7 +184,7 @@ pub(super) async fn queue<S: Store + Clone>(store: &S, run: &Run) {
     c.tasks = vec![row(0, &dep, UnitStatus::Approved)];
     append(store, c, "queue: b decided").await;
     assert!(
-        !units(&claim(store, &dep, None, 2_000).await).contains(&(sb, 0)),
+        !units(&claim(store, &dep, None, &[], 2_000).await).contains(&(sb, 0)),
         "a decided unit is never claimed"
     );
     let owed = match store
@@ -192,6 +195,7 @@ pub(super) async fn queue<S: Store + Clone>(store: &S, run: &Run) {
             hold_until: t(3_010),
             limit: 10,
             pushed: true,
+            kinds: Vec::new(),
         })
         .await
     {
@@ -224,6 +228,17 @@ pub(super) async fn queue<S: Store + Clone>(store: &S, run: &Run) {
             .iter()
             .any(|c| c.case_no == a && c.task == TaskRef::task(TaskIdx(0))),
         "a queued unit of a department now bound to an adapter is listed too"
+    );
+    let narrowed = claim(store, &dep, None, &["k2", "k9"], 5_000).await;
+    assert_eq!(
+        units(&narrowed),
+        vec![(sa.clone(), 2)],
+        "a claim narrowed to kinds takes units of those kinds only"
+    );
+    let rest = claim(store, &dep, None, &[], 5_001).await;
+    assert!(
+        !units(&rest).contains(&(sa.clone(), 2)) && units(&rest).contains(&(sa.clone(), 1)),
+        "the other kinds stay free for other claims; the narrowed claim holds its own"
     );
 }
 

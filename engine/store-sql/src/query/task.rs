@@ -21,6 +21,7 @@ pub(crate) struct Row {
     pub(crate) case_no: String,
     pub(crate) unit: String,
     department: String,
+    kind: String,
     region: String,
     state: &'static str,
     /// Set while dispatched.
@@ -52,6 +53,7 @@ impl Row {
             case_no: case_no.to_string(),
             unit,
             department: t.department.to_string(),
+            kind: t.kind.to_string(),
             region: region.to_owned(),
             state: t.state.as_str(),
             ready_at: t.ready_at.map(text_of),
@@ -94,14 +96,14 @@ pub(crate) async fn upsert<C: ConnectionTrait>(
     rows: Vec<Row>,
     existing: bool,
 ) -> Result<(), DbErr> {
-    const WIDTH: usize = 12;
+    const WIDTH: usize = 13;
     let backend = conn.get_database_backend();
     let mut rows = rows.into_iter();
     for size in chunk_sizes(rows.len()) {
         let mut sql = String::with_capacity(400 + size * 4 * WIDTH);
         sql.push_str(
             "INSERT INTO tasks (case_no, unit, department, region, state, ready_at, \
-             free_at, lease_owner, lease_token, due_at, warning, pushed) VALUES ",
+             free_at, lease_owner, lease_token, due_at, warning, pushed, kind) VALUES ",
         );
         push_tuples(&mut sql, backend, size, WIDTH);
         if existing {
@@ -110,7 +112,7 @@ pub(crate) async fn upsert<C: ConnectionTrait>(
              region = excluded.region, state = excluded.state, ready_at = excluded.ready_at, \
              free_at = excluded.free_at, lease_owner = excluded.lease_owner, \
              lease_token = excluded.lease_token, due_at = excluded.due_at, \
-             warning = excluded.warning, pushed = excluded.pushed",
+             warning = excluded.warning, pushed = excluded.pushed, kind = excluded.kind",
             );
         }
         let mut values: Vec<Value> = Vec::with_capacity(size * WIDTH);
@@ -128,6 +130,7 @@ pub(crate) async fn upsert<C: ConnectionTrait>(
                 r.due_at.into(),
                 r.warning.into(),
                 r.pushed.into(),
+                r.kind.into(),
             ]);
         }
         conn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
@@ -159,6 +162,7 @@ pub(crate) async fn claim_ready<C: ConnectionTrait>(
     department: &str,
     scope: Option<&str>,
     pushed: bool,
+    kinds: &[String],
     now: String,
     hold_until: String,
     limit: i64,
@@ -170,21 +174,29 @@ pub(crate) async fn claim_ready<C: ConnectionTrait>(
         now.into(),
         pushed.into(),
     ];
-    let mut region = String::new();
+    let mut filters = String::new();
     if let Some(s) = scope {
         values.push(i32::try_from(s.chars().count()).unwrap_or(i32::MAX).into());
         values.push(s.into());
-        region = format!(
+        filters = format!(
             " AND substr(region, 1, {}) = {}",
             param(b, values.len() - 1),
             param(b, values.len())
         );
     }
+    if !kinds.is_empty() {
+        let mut list = Vec::with_capacity(kinds.len());
+        for k in kinds {
+            values.push(k.as_str().into());
+            list.push(param(b, values.len()));
+        }
+        filters.push_str(&format!(" AND kind IN ({})", list.join(", ")));
+    }
     values.push(limit.into());
     let sql = format!(
         "UPDATE tasks SET free_at = {hold} WHERE (case_no, unit) IN (\
          SELECT case_no, unit FROM tasks WHERE department = {dep} AND pushed = {pushed} \
-         AND ready_at IS NOT NULL AND free_at <= {now}{region} \
+         AND ready_at IS NOT NULL AND free_at <= {now}{filters} \
          ORDER BY free_at LIMIT {limit}{lock}) RETURNING case_no, unit, ready_at",
         hold = param(b, 1),
         dep = param(b, 2),
