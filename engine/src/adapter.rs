@@ -166,6 +166,7 @@ impl Decision {
                 task,
                 error,
                 retry_in,
+                retries: None,
             },
         }
     }

@@ -151,6 +151,9 @@ pub struct Unit {
     pub attempts: u32,
     /// Technical failures since the last operator retry (retry bookkeeping).
     pub failures: u32,
+    /// Retries left as the worker of the last failure counted them (Camunda's `retries`);
+    /// `None` when the task's retry policy counts.
+    pub retries: Option<u32>,
     /// The input of the latest dispatch.
     pub input: Option<Arc<serde_json::Value>>,
     /// The output, once approved.

@@ -155,6 +155,10 @@ pub enum Action {
         error: String,
         /// Ask for a retry after this long instead of the task's backoff.
         retry_in: Option<std::time::Duration>,
+        /// Retries left as the worker counts them (Camunda's `retries`), replacing the
+        /// task's retry policy for this failure: `Some(0)` raises an incident at once, more
+        /// retries after `retry_in` (or the backoff). `None`: the task's policy decides.
+        retries: Option<u32>,
     },
     /// Hand a task to its department again (a retry is due, or an operator retries an incident).
     Dispatch {

@@ -293,6 +293,10 @@ pub enum EventKind {
         /// When it is tried again; `None`: attempts spent, an incident for an operator.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_at: Option<Timestamp>,
+        /// Retries left as the failing worker counted them, when it did (Camunda's
+        /// `retries`); `None`: the task's retry policy decided.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retries: Option<u32>,
     },
     /// The applicant withdrew the whole case.
     CaseWithdrawn,

@@ -523,6 +523,7 @@ impl Driver {
                 task: r,
                 error: "connection refused".into(),
                 retry_in: None,
+                retries: None,
             },
         );
         let u = self.state.unit(r).unwrap();

@@ -60,6 +60,7 @@ pub fn apply(state: &mut CaseState, event: &Event) {
             if let Some(u) = state.unit_mut(*task) {
                 if u.status == UnitStatus::Incident {
                     u.failures = 0;
+                    u.retries = None;
                 }
                 u.status = UnitStatus::Dispatched;
                 u.attempts = *attempt;
@@ -233,10 +234,12 @@ pub fn apply(state: &mut CaseState, event: &Event) {
             task,
             error,
             retry_at,
+            retries,
             ..
         } => {
             if let Some(u) = state.unit_mut(*task) {
                 u.failures += 1;
+                u.retries = *retries;
                 u.reason = Some(error.clone());
                 u.retry_at = *retry_at;
                 u.status = if retry_at.is_some() {

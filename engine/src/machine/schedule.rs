@@ -239,6 +239,7 @@ fn incident(d: &mut Decider<'_>, r: TaskRef, error: String) {
             attempt,
             error,
             retry_at: None,
+            retries: None,
         },
     );
 }

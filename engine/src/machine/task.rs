@@ -282,11 +282,13 @@ pub(crate) fn act(
             task,
             error,
             retry_in,
+            retries,
         } => {
             let spec = unit(d, *task, actor, &[UnitStatus::Dispatched], "failed")?;
             let retry = spec.map(|s| s.retry).unwrap_or_default();
             let u = d.state.unit(*task).cloned().unwrap_or_default();
-            let retry_at = if u.failures + 1 < retry.attempts {
+            let again = retries.map_or(u.failures + 1 < retry.attempts, |n| n > 0);
+            let retry_at = if again {
                 let wait = retry_in.unwrap_or_else(|| backoff(&retry, u.failures));
                 let wait =
                     jiff::SignedDuration::try_from(wait).unwrap_or(jiff::SignedDuration::MAX);
@@ -302,6 +304,7 @@ pub(crate) fn act(
                     attempt: u.attempts,
                     error: error.clone(),
                     retry_at,
+                    retries: *retries,
                 },
             );
             Ok(())

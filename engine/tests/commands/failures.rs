@@ -22,6 +22,7 @@ fn technical_failures_retry_with_capped_backoff_then_become_an_incident() {
                 attempt: n as u32 + 1,
                 error: "503".into(),
                 retry_at: Some(want),
+                retries: None,
             }
         );
         let u = c.unit("push");
@@ -80,6 +81,7 @@ fn technical_failures_retry_with_capped_backoff_then_become_an_incident() {
                 task: push,
                 error: "429".into(),
                 retry_in: Some(Duration::from_secs(90)),
+                retries: None,
             },
         )
         .unwrap();
@@ -112,4 +114,40 @@ fn a_single_attempt_fails_straight_into_an_incident() {
         }
     ));
     assert!(c.state.is_closed());
+}
+
+/// A worker that counts its own retries (Camunda's `retries`) decides instead of the
+/// task's policy: more than the policy allows are retried, 0 is an incident at once, and
+/// the count it gave is kept on the unit; an operator's retry forgets it.
+#[test]
+fn a_worker_counting_its_own_retries_replaces_the_policy() {
+    let text = RETRY.replace("attempts: 5", "attempts: 1");
+    let mut c = Case::new(blueprint(&text), Submission::default());
+    c.steps(&[Step::Submit]);
+    let push = c.task("push");
+    let fail = |retries: u32| Action::Fail {
+        task: push,
+        error: "timeout".into(),
+        retry_in: Some(Duration::from_secs(60)),
+        retries: Some(retries),
+    };
+    for left in [2u32, 1] {
+        let events = c.run(Actor::Engine, fail(left)).unwrap();
+        assert!(matches!(
+            events[0].kind,
+            EventKind::TaskFailed { retry_at: Some(t), retries: Some(n), .. }
+                if t == c.now + SignedDuration::from_secs(60) && n == left
+        ));
+        assert_eq!(c.unit("push").retries, Some(left));
+        assert_eq!(c.status("push"), UnitStatus::RetryWait);
+        c.now += SignedDuration::from_secs(60);
+        c.step(Step::Dispatch("push")).unwrap();
+    }
+    c.run(Actor::Engine, fail(0)).unwrap();
+    assert_eq!(c.status("push"), UnitStatus::Incident);
+    assert_eq!(c.unit("push").retries, Some(0));
+    c.step(Step::Dispatch("push")).unwrap();
+    assert_eq!(c.unit("push").retries, None, "an operator's retry starts over");
+    let r = c.replayed();
+    assert_eq!(r.tasks, c.state.tasks);
 }

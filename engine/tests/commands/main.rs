@@ -334,6 +334,7 @@ impl Case {
                     task: self.task(t),
                     error: "503".into(),
                     retry_in: None,
+                    retries: None,
                 },
             ),
             Step::Dispatch(t) => (

@@ -351,6 +351,7 @@ impl Sim {
                     task,
                     error,
                     retry_in,
+                    retries: None,
                 })
                 .await
             }

@@ -293,6 +293,10 @@ pub struct FailBody {
     /// Retry after this long (e.g. `10m`) instead of the task's backoff.
     #[serde(default)]
     pub retry_in: Option<String>,
+    /// Retries left as the worker counts them, replacing the task's retry policy for
+    /// this failure: 0 raises an incident at once (default: the task's policy decides).
+    #[serde(default)]
+    pub retries: Option<u32>,
 }
 
 /// A special step (特殊环节), excluded from the time limit.

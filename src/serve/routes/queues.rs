@@ -426,12 +426,13 @@ pub(crate) async fn fail<S: Store + Clone>(
         .as_deref()
         .map(|t| duration("retry_in", t))
         .transpose()?;
-    let error = body.error;
+    let (error, retries) = (body.error, body.retries);
     let (loc, events) = command(&st, &caller, &task_id, body.lease_token, |task| {
         Action::Fail {
             task,
             error,
             retry_in,
+            retries,
         }
     })
     .await?;
