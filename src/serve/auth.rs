@@ -253,7 +253,27 @@ fn unhex(text: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
-/// The caller of a request, authenticated by its `Authorization: Bearer` header.
+/// The token of an `Authorization` header: `Bearer <token>`, or `Basic` with the token as
+/// the password (any user name: Camunda clients' basic-auth interceptors send it so).
+fn token_of(header: &str) -> Option<String> {
+    use base64::Engine as _;
+    let (scheme, rest) = header.trim().split_once(' ')?;
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Some(rest.trim().to_owned());
+    }
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (_, password) = text.split_once(':')?;
+    Some(password.to_owned())
+}
+
+/// The caller of a request, authenticated by its `Authorization` header (`Bearer`, or
+/// `Basic` with the token as password).
 #[derive(Debug, Clone)]
 pub struct Caller(pub Principal);
 
@@ -272,24 +292,22 @@ impl<S: Store + Clone> FromRequestParts<AppState<S>> for Caller {
         parts: &mut Parts,
         state: &AppState<S>,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
-            ApiError::unauthorized("missing_token", "send `Authorization: Bearer <token>`")
-        })?;
+        let missing = || {
+            ApiError::unauthorized(
+                "missing_token",
+                "send `Authorization: Bearer <token>` (or `Basic` with the token as password)",
+            )
+        };
+        let header = parts.headers.get(AUTHORIZATION).ok_or_else(missing)?;
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .map(str::trim)
+            .and_then(token_of)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::unauthorized("missing_token", "send `Authorization: Bearer <token>`")
-            })?;
+            .ok_or_else(missing)?;
         state
             .tokens()
-            .authenticate(token)
+            .authenticate(&token)
             .map(Caller)
             .ok_or_else(|| ApiError::unauthorized("invalid_token", "the token is not valid"))
     }
@@ -423,6 +441,20 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bearer_and_basic_headers_give_the_token() {
+        assert_eq!(token_of("Bearer abc").as_deref(), Some("abc"));
+        assert_eq!(token_of("bearer  abc ").as_deref(), Some("abc"));
+        // "market:s3cr:et" → the password keeps its own colons.
+        assert_eq!(
+            token_of("Basic bWFya2V0OnMzY3I6ZXQ=").as_deref(),
+            Some("s3cr:et")
+        );
+        assert_eq!(token_of("Basic !!!"), None);
+        assert_eq!(token_of("Basic bm9jb2xvbg=="), None, "no colon: no password");
+        assert_eq!(token_of("Digest abc"), None);
+    }
 
     #[test]
     fn roles_parse() {

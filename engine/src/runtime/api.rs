@@ -228,6 +228,20 @@ impl<S: Store> Engine<S> {
         self.with_case(case_no, CaseView::of).await
     }
 
+    /// Reads a case as the store has it now: `f` runs on its state (the cached copy when
+    /// it is current, else replayed). For views the [`CaseView`] does not give, e.g. a
+    /// unit's lease holder.
+    ///
+    /// # Errors
+    /// `UnknownCase`, a store error.
+    pub async fn inspect<T>(
+        &self,
+        case_no: &CaseNo,
+        f: impl FnOnce(&crate::case::CaseState) -> T,
+    ) -> Result<T, EngineError> {
+        self.with_case(case_no, f).await
+    }
+
     /// A case's events, oldest first (the audit trail).
     ///
     /// # Errors

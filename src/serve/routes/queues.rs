@@ -9,7 +9,7 @@ use axum::extract::State;
 use yijian_engine::case::{CaseState, Missing};
 use yijian_engine::event::EventKind;
 use yijian_engine::store::Store;
-use yijian_engine::{Action, Command, Event, FetchRequest, TaskRef};
+use yijian_engine::{Action, Command, Event, FetchRequest, LeasedWork, TaskRef};
 
 use crate::serve::auth::Caller;
 use crate::serve::body::{
@@ -71,14 +71,6 @@ pub(crate) async fn fetch<S: Store + Clone>(
         None => Duration::ZERO,
     }
     .min(st.limits().max_wait);
-    let Ok(permit) = st.waiters().clone().try_acquire_owned() else {
-        st.counters().waiters_full.fetch_add(1, Ordering::Relaxed);
-        return Err(ApiError::Unavailable {
-            code: "too_many_waiters",
-            message: "too many fetches are waiting; retry shortly".to_owned(),
-            retry_after: 1,
-        });
-    };
     let req = FetchRequest {
         department,
         region: caller.region.as_deref().map(str::to_owned),
@@ -88,9 +80,28 @@ pub(crate) async fn fetch<S: Store + Clone>(
         worker: body.worker.unwrap_or_else(|| caller.name.to_string()),
         kinds: body.tasks.unwrap_or_default(),
     };
+    let leased = lease_work(&st, req).await?;
+    Ok(Json(FetchResponse {
+        tasks: leased.iter().map(FetchedTask::from).collect(),
+    }))
+}
+
+/// Runs a fetch-and-lock for a caller allowed to make it: within the limit of waiting
+/// fetches, in a task of its own (leases taken are recorded even if the client goes away;
+/// they then expire and the tasks return to the queue), answered empty at shutdown.
+pub(crate) async fn lease_work<S: Store + Clone>(
+    st: &AppState<S>,
+    req: FetchRequest,
+) -> Result<Vec<LeasedWork>, ApiError> {
+    let Ok(permit) = st.waiters().clone().try_acquire_owned() else {
+        st.counters().waiters_full.fetch_add(1, Ordering::Relaxed);
+        return Err(ApiError::Unavailable {
+            code: "too_many_waiters",
+            message: "too many fetches are waiting; retry shortly".to_owned(),
+            retry_after: 1,
+        });
+    };
     let engine = st.engine().clone();
-    // In its own task: leases taken are recorded even if the client goes away (they then
-    // expire and the tasks return to the queue).
     let handle = tokio::spawn(async move {
         let leased = engine.fetch(&req).await;
         drop(permit);
@@ -104,9 +115,7 @@ pub(crate) async fn fetch<S: Store + Clone>(
     st.counters()
         .leased
         .fetch_add(leased.len() as u64, Ordering::Relaxed);
-    Ok(Json(FetchResponse {
-        tasks: leased.iter().map(FetchedTask::from).collect(),
-    }))
+    Ok(leased)
 }
 
 /// Runs a department's command on a unit it holds the lease of.
@@ -166,21 +175,35 @@ pub(crate) async fn heartbeat<S: Store + Clone>(
         Some(t) => duration("lease", t)?,
         None => Duration::from_secs(300),
     };
+    heartbeat_one(&st, &caller, &task_id, body.lease_token, lease)
+        .await
+        .map(Json)
+}
+
+/// Extends a lease to `lease` from now, as `POST /v1/tasks/{task_id}/heartbeat` does.
+pub(crate) async fn heartbeat_one<S: Store + Clone>(
+    st: &AppState<S>,
+    caller: &Caller,
+    task_id: &str,
+    token: u64,
+    lease: Duration,
+) -> Result<TaskAnswer, ApiError> {
     let until = st
         .engine()
         .clock()
         .now()
         .checked_add(jiff::SignedDuration::try_from(lease).unwrap_or(jiff::SignedDuration::MAX))
         .unwrap_or(jiff::Timestamp::MAX);
-    let (loc, events) = command(&st, &caller, &task_id, Some(body.lease_token), |task| {
-        Action::Heartbeat { task, until }
+    let (loc, events) = command(st, caller, task_id, Some(token), |task| Action::Heartbeat {
+        task,
+        until,
     })
     .await?;
     events?;
     let mut a = answer(&loc, "dispatched");
-    a.lease_token = Some(body.lease_token);
+    a.lease_token = Some(token);
     a.lease_expires_at = Some(until.to_string());
-    Ok(Json(a))
+    Ok(a)
 }
 
 /// The department formally accepts (受理) the item: the lease becomes a claim that no
@@ -312,7 +335,7 @@ pub(crate) async fn complete_batch<S: Store + Clone>(
 }
 
 /// One completion, as `POST /v1/tasks/{task_id}/complete` answers it.
-async fn complete_one<S: Store + Clone>(
+pub(crate) async fn complete_one<S: Store + Clone>(
     st: &AppState<S>,
     caller: &Caller,
     task_id: &str,
@@ -421,13 +444,23 @@ pub(crate) async fn fail<S: Store + Clone>(
     ApiPath(task_id): ApiPath<String>,
     ApiJson(body): ApiJson<FailBody>,
 ) -> Result<Json<TaskAnswer>, ApiError> {
+    fail_one(&st, &caller, &task_id, body).await.map(Json)
+}
+
+/// One failure, as `POST /v1/tasks/{task_id}/fail` answers it.
+pub(crate) async fn fail_one<S: Store + Clone>(
+    st: &AppState<S>,
+    caller: &Caller,
+    task_id: &str,
+    body: FailBody,
+) -> Result<TaskAnswer, ApiError> {
     let retry_in = body
         .retry_in
         .as_deref()
         .map(|t| duration("retry_in", t))
         .transpose()?;
     let (error, retries) = (body.error, body.retries);
-    let (loc, events) = command(&st, &caller, &task_id, body.lease_token, |task| {
+    let (loc, events) = command(st, caller, task_id, body.lease_token, |task| {
         Action::Fail {
             task,
             error,
@@ -452,7 +485,7 @@ pub(crate) async fn fail<S: Store + Clone>(
         },
     );
     a.retry_at = time(retry_at);
-    Ok(Json(a))
+    Ok(a)
 }
 
 /// A special step (特殊环节) excluded from the time limit; the task stays with the
