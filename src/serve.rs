@@ -32,6 +32,7 @@
 pub mod auth;
 mod bindings;
 pub mod body;
+mod camunda;
 pub mod config;
 pub mod error;
 pub mod index;

@@ -452,7 +452,11 @@ mod tests {
             Some("s3cr:et")
         );
         assert_eq!(token_of("Basic !!!"), None);
-        assert_eq!(token_of("Basic bm9jb2xvbg=="), None, "no colon: no password");
+        assert_eq!(
+            token_of("Basic bm9jb2xvbg=="),
+            None,
+            "no colon: no password"
+        );
         assert_eq!(token_of("Digest abc"), None);
     }
 

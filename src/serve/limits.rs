@@ -1,7 +1,7 @@
 //! Protection middleware: a concurrency limit (503 + `Retry-After` when full), a request
 //! time limit, the body limit's value for error messages, and the log of 5xx answers.
 //!
-//! Long polls (`…/tasks/fetch`) are outside the concurrency limit and the time limit: they
+//! Long polls (`…/tasks/fetch`, `/engine-rest/external-task/fetchAndLock`) are outside the concurrency limit and the time limit: they
 //! have their own cap of waiters and their own `wait`.
 
 use std::sync::atomic::Ordering;
@@ -17,7 +17,7 @@ use super::state::AppState;
 
 /// Whether a path is a long poll.
 pub(crate) fn is_long_poll(path: &str) -> bool {
-    path.ends_with("/tasks/fetch")
+    path.ends_with("/tasks/fetch") || path == "/engine-rest/external-task/fetchAndLock"
 }
 
 /// The protection layer of every route.
@@ -30,7 +30,8 @@ pub(crate) async fn protect<S: Store + Clone>(
     let path = req.uri().path().to_owned();
     req.extensions_mut()
         .insert(BodyLimit(state.limits().max_body));
-    let response = if is_long_poll(&path) || !path.starts_with("/v1/") {
+    let limited = path.starts_with("/v1/") || path.starts_with("/engine-rest/");
+    let response = if is_long_poll(&path) || !limited {
         next.run(req).await
     } else {
         match state.requests().clone().try_acquire_owned() {

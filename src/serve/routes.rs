@@ -65,6 +65,7 @@ pub(crate) fn router<S: Store + Clone>(state: AppState<S>) -> Router {
         .route("/v1/incidents", get(ops::incidents::<S>))
         .route("/v1/incidents/{id}/retry", post(ops::retry::<S>))
         .route("/v1/incidents/{id}/cancel", post(ops::cancel::<S>))
+        .nest("/engine-rest", super::camunda::router::<S>())
         .fallback(|| async {
             ApiError::not_found("no_route", "no such endpoint; see /v1/openapi.json")
         })

@@ -352,7 +352,11 @@ async fn rows_written_before_task_kinds_get_them_at_start() {
     );
     e.recover().await.expect("recover");
     let got = e.fetch(&narrowed("a")).await.expect("fetch");
-    assert_eq!(got.len(), 2, "every open case's unit of kind `a` is fetchable again");
+    assert_eq!(
+        got.len(),
+        2,
+        "every open case's unit of kind `a` is fetchable again"
+    );
 }
 
 /// Records the units handed to it and leaves them pending (a webhook that answers later).

@@ -147,7 +147,11 @@ fn a_worker_counting_its_own_retries_replaces_the_policy() {
     assert_eq!(c.status("push"), UnitStatus::Incident);
     assert_eq!(c.unit("push").retries, Some(0));
     c.step(Step::Dispatch("push")).unwrap();
-    assert_eq!(c.unit("push").retries, None, "an operator's retry starts over");
+    assert_eq!(
+        c.unit("push").retries,
+        None,
+        "an operator's retry starts over"
+    );
     let r = c.replayed();
     assert_eq!(r.tasks, c.state.tasks);
 }

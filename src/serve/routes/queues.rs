@@ -444,7 +444,27 @@ pub(crate) async fn fail<S: Store + Clone>(
     ApiPath(task_id): ApiPath<String>,
     ApiJson(body): ApiJson<FailBody>,
 ) -> Result<Json<TaskAnswer>, ApiError> {
-    fail_one(&st, &caller, &task_id, body).await.map(Json)
+    let retry_in = body
+        .retry_in
+        .as_deref()
+        .map(|t| duration("retry_in", t))
+        .transpose()?;
+    let failure = Failure {
+        lease_token: body.lease_token,
+        error: body.error,
+        retry_in,
+        retries: body.retries,
+    };
+    fail_one(&st, &caller, &task_id, failure).await.map(Json)
+}
+
+/// A technical failure, as `POST /v1/tasks/{task_id}/fail` takes it once parsed.
+#[derive(Debug, Clone)]
+pub(crate) struct Failure {
+    pub(crate) lease_token: Option<u64>,
+    pub(crate) error: String,
+    pub(crate) retry_in: Option<Duration>,
+    pub(crate) retries: Option<u32>,
 }
 
 /// One failure, as `POST /v1/tasks/{task_id}/fail` answers it.
@@ -452,21 +472,19 @@ pub(crate) async fn fail_one<S: Store + Clone>(
     st: &AppState<S>,
     caller: &Caller,
     task_id: &str,
-    body: FailBody,
+    failure: Failure,
 ) -> Result<TaskAnswer, ApiError> {
-    let retry_in = body
-        .retry_in
-        .as_deref()
-        .map(|t| duration("retry_in", t))
-        .transpose()?;
-    let (error, retries) = (body.error, body.retries);
-    let (loc, events) = command(st, caller, task_id, body.lease_token, |task| {
-        Action::Fail {
-            task,
-            error,
-            retry_in,
-            retries,
-        }
+    let Failure {
+        lease_token,
+        error,
+        retry_in,
+        retries,
+    } = failure;
+    let (loc, events) = command(st, caller, task_id, lease_token, |task| Action::Fail {
+        task,
+        error,
+        retry_in,
+        retries,
     })
     .await?;
     let events = events?;
