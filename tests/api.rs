@@ -17,9 +17,12 @@
 //!   idempotent submissions, search over cases closed before it; commit batch sizes in
 //!   `/metrics`.
 //! - `example`: examples/backoffice_worker.rs run as processes to a finished case.
+//! - `camunda_python`: the published Camunda Python client drives a case through
+//!   `/engine-rest` to the outcome the native API gives.
 //! - `routing`: the router without a socket (`oneshot`): 404/405, OpenAPI, health.
 
 mod bad_input;
+mod camunda_python;
 mod example;
 mod flows;
 mod protection;
