@@ -128,18 +128,9 @@ fn conditions(b: DbBackend, q: &CaseQuery) -> (String, Vec<Value>) {
 
 impl WorkStore for SqlStore {
     async fn claim_ready(&self, c: &ReadyClaim) -> Result<Vec<Claimed>> {
-        let got = task::claim_ready(
-            self.db(),
-            &c.department,
-            c.scope.as_deref(),
-            c.pushed,
-            &c.kinds,
-            text_of(c.now),
-            text_of(c.hold_until),
-            limit_of(c.limit),
-        )
-        .await
-        .map_err(|e| error::db("claim_ready", e))?;
+        let got = task::claim_ready(self.db(), c)
+            .await
+            .map_err(|e| error::db("claim_ready", e))?;
         got.into_iter()
             .map(|(case_no, unit, _)| {
                 Ok(Claimed {

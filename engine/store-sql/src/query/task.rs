@@ -9,7 +9,7 @@
 
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
 use yijian_engine::CaseNo;
-use yijian_engine::store::{Result, StoreError, TaskRow};
+use yijian_engine::store::{ReadyClaim, Result, StoreError, TaskRow};
 
 use super::{chunk_sizes, push_tuples};
 use crate::error;
@@ -159,21 +159,17 @@ fn skip_locked(backend: DbBackend) -> &'static str {
 /// Claims ready units of a department: `(case_no, unit, ready_at)`, oldest first.
 pub(crate) async fn claim_ready<C: ConnectionTrait>(
     conn: &C,
-    department: &str,
-    scope: Option<&str>,
-    pushed: bool,
-    kinds: &[String],
-    now: String,
-    hold_until: String,
-    limit: i64,
+    c: &ReadyClaim,
 ) -> Result<Vec<(String, String, String)>, DbErr> {
     let b = conn.get_database_backend();
     let mut values: Vec<Value> = vec![
-        hold_until.into(),
-        department.into(),
-        now.into(),
-        pushed.into(),
+        text_of(c.hold_until).into(),
+        c.department.as_str().into(),
+        text_of(c.now).into(),
+        c.pushed.into(),
     ];
+    let (scope, kinds) = (c.scope.as_deref(), &c.kinds);
+    let limit = i64::try_from(c.limit).unwrap_or(i64::MAX);
     let mut filters = String::new();
     if let Some(s) = scope {
         values.push(i32::try_from(s.chars().count()).unwrap_or(i32::MAX).into());
