@@ -8,6 +8,7 @@
 //! ownership by `workerId`, error bodies `{type, message}`. The mapping table is in
 //! docs/camunda.md.
 
+mod fetch;
 mod query;
 mod tasks;
 mod unit;
@@ -40,7 +41,7 @@ pub(crate) fn router<S: Store + Clone>() -> Router<AppState<S>> {
         .route("/external-task/count", get(query::count::<S>))
         .route(
             "/external-task/fetchAndLock",
-            post(tasks::fetch_and_lock::<S>),
+            post(fetch::fetch_and_lock::<S>),
         )
         .route("/external-task/{id}", get(query::one::<S>))
         .route("/external-task/{id}/complete", post(tasks::complete::<S>))

@@ -165,13 +165,17 @@ pub(crate) fn from_typed(
 /// sender's own offset) for a declared `date`, else an RFC 3339 instant.
 fn date_of(text: &str, declared: Option<&OutputType>) -> Option<Value> {
     let t = text.trim();
-    let parsed = jiff::fmt::strtime::parse("%Y-%m-%dT%H:%M:%S%.f%z", t)
-        .or_else(|_| jiff::fmt::strtime::parse("%Y-%m-%dT%H:%M:%S%z", t))
+    // Camunda's own format (`+0800`), else RFC 3339 (`Z`, `+08:00`).
+    let at = jiff::fmt::strtime::parse("%Y-%m-%dT%H:%M:%S%.f%z", t)
+        .and_then(|p| p.to_timestamp())
+        .or_else(|_| t.parse::<jiff::Timestamp>())
         .ok()?;
     if matches!(declared, Some(OutputType::Date)) {
-        return Some(Value::String(parsed.to_date().ok()?.to_string()));
+        // The calendar date as written, in the sender's own offset.
+        let date: jiff::civil::Date = t.get(..10)?.parse().ok()?;
+        return Some(Value::String(date.to_string()));
     }
-    Some(Value::String(parsed.to_timestamp().ok()?.to_string()))
+    Some(Value::String(at.to_string()))
 }
 
 /// JSON text parsed, or a list or record taken as it is.
@@ -242,6 +246,16 @@ mod tests {
         ok(
             "Date",
             json!("2026-12-07T09:30:00.000+0800"),
+            json!("2026-12-07T01:30:00Z"),
+        );
+        ok(
+            "Date",
+            json!("2026-12-07T09:30:00+08:00"),
+            json!("2026-12-07T01:30:00Z"),
+        );
+        ok(
+            "Date",
+            json!("2026-12-07T01:30:00Z"),
             json!("2026-12-07T01:30:00Z"),
         );
         assert_eq!(
