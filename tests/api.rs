@@ -18,12 +18,14 @@
 //!   `/metrics`.
 //! - `example`: examples/backoffice_worker.rs run as processes to a finished case.
 //! - `camunda`: `/engine-rest` endpoint by endpoint: shapes, errors, lock ownership.
+//! - `camunda_node`: the published Camunda JavaScript client completes a case.
 //! - `camunda_python`: the published Camunda Python client drives a case through
 //!   `/engine-rest` to the outcome the native API gives.
 //! - `routing`: the router without a socket (`oneshot`): 404/405, OpenAPI, health.
 
 mod bad_input;
 mod camunda;
+mod camunda_node;
 mod camunda_python;
 mod example;
 mod flows;
