@@ -21,6 +21,15 @@ pub(crate) fn is_long_poll(path: &str) -> bool {
 }
 
 /// The protection layer of every route.
+/// A refusal in the dialect of the path: Camunda's error body under `/engine-rest`.
+fn refuse(path: &str, e: ApiError) -> Response {
+    if path.starts_with("/engine-rest/") {
+        super::camunda::CamundaError::from(e).into_response()
+    } else {
+        e.into_response()
+    }
+}
+
 pub(crate) async fn protect<S: Store + Clone>(
     State(state): State<AppState<S>>,
     mut req: Request,
@@ -44,21 +53,26 @@ pub(crate) async fn protect<S: Store + Clone>(
                     Err(_) => {
                         state.counters().timeouts.fetch_add(1, Ordering::Relaxed);
                         warn!(http.method = %method, http.path = %path, "request timed out");
-                        ApiError::Unavailable {
-                            code: "timeout",
-                            message: format!(
-                                "the request took longer than {}s; it may still complete — read the state before retrying",
-                                limit.as_secs()
-                            ),
-                            retry_after: 1,
-                        }
-                        .into_response()
+                        refuse(
+                            &path,
+                            ApiError::Unavailable {
+                                code: "timeout",
+                                message: format!(
+                                    "the request took longer than {}s; it may still complete — read the state before retrying",
+                                    limit.as_secs()
+                                ),
+                                retry_after: 1,
+                            },
+                        )
                     }
                 }
             }
             Err(_) => {
                 state.counters().overloaded.fetch_add(1, Ordering::Relaxed);
-                ApiError::overloaded("too many requests in progress; retry shortly").into_response()
+                refuse(
+                    &path,
+                    ApiError::overloaded("too many requests in progress; retry shortly"),
+                )
             }
         }
     };
