@@ -8,11 +8,8 @@
 //! skips.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
-use super::camunda_python::submit;
+use super::camunda_python::{closed, run_workers, submit};
 use super::server::Server;
 
 /// The folder holding the client's `node_modules`, or `None` (skip).
@@ -51,54 +48,16 @@ async fn the_published_javascript_client_completes_a_case() {
     .expect("copy the worker");
     let server = Server::start().await;
     let case_no = submit(&server, "camunda-node-1").await;
-    let mut tokens = serde_json::Map::new();
-    for dep in ["market", "urban", "tobacco"] {
-        tokens.insert(dep.to_owned(), Value::String(server.dept(dep)));
-    }
-    tokens.insert(
-        "window".to_owned(),
-        Value::String(server.tokens.window.clone()),
-    );
-    let (base, case, tokens) = (
-        server.base.clone(),
-        case_no.clone(),
-        Value::Object(tokens).to_string(),
-    );
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg(script)
-            .current_dir(dir)
-            .env("YIJIAN_BASE", base)
-            .env("YIJIAN_CASE", case)
-            .env("YIJIAN_TOKENS", tokens)
-            .output()
-    })
-    .await
-    .expect("joined")
-    .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "the Camunda workers failed ({}):\n{stdout}\n{stderr}",
-        out.status
-    );
-    assert!(
-        stdout.contains("camunda node workers: done"),
-        "{stdout}\n{stderr}"
-    );
-    let start = Instant::now();
-    let case = loop {
-        let c = server.case(&case_no).await;
-        if c["result"]["closed_at"].is_string() {
-            break c;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "never closed: {c}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    run_workers(
+        &server,
+        &case_no,
+        PathBuf::from("node"),
+        script,
+        Some(dir),
+        "camunda node workers: done",
+    )
+    .await;
+    let case = closed(&server, &case_no).await;
     assert_eq!(case["result"]["outcome"], "completed", "{case}");
     let docs = &case["result"]["documents"];
     assert_eq!(docs["食品经营许可证"], "JY13201060000002", "{case}");

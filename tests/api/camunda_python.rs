@@ -14,35 +14,18 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::server::{Server, enc};
+use super::server::{Server, enc, restaurant};
 
 /// A 开办餐饮店 application of 200 m² (no fire check), with an outdoor sign, tobacco and
 /// one partner.
 pub(super) fn small_restaurant(key: &str) -> Value {
-    json!({
-        "bundle": "open-restaurant",
-        "region": "320106",
-        "form": {
-            "uscc": "91320106MA1XY01234",
-            "shop_name": "老王面馆",
-            "address": "南京市鼓楼区中山路1号",
-            "operator_name": "王五",
-            "floor_area": 200,
-            "food_categories": [{"category": "hot_food"}],
-            "has_signboard": true,
-            "signboard_size": "3m x 1m, 门楣",
-            "sells_tobacco": true,
-            "partners": [{"name": "李四", "id_no": "32010619900101123X"}]
-        },
-        "materials": {
-            "lease": {"name": "租赁合同.pdf"},
-            "floor_plan": {"name": "平面图.pdf"},
-            "food_safety_rules": {"name": "食品安全管理制度.pdf"},
-            "signboard_design": {"name": "招牌效果图.png"},
-            "tobacco_layout": {"name": "周边示意图.png"}
-        },
-        "idempotency_key": key
-    })
+    let mut app = restaurant(key);
+    app["form"]["floor_area"] = json!(200);
+    if let Some(m) = app["materials"].as_object_mut() {
+        m.remove("fire_commitment");
+        m.remove("fire_layout");
+    }
+    app
 }
 
 /// Submits the application; returns the case number.
@@ -67,8 +50,56 @@ fn python() -> Option<PathBuf> {
     local.exists().then_some(local)
 }
 
+/// Runs a worker script (`program script`, in `dir` when given) against the server for
+/// the case, with the departments' and the window's tokens; asserts that it succeeded and
+/// printed `done`.
+pub(super) async fn run_workers(
+    server: &Server,
+    case_no: &str,
+    program: PathBuf,
+    script: PathBuf,
+    dir: Option<PathBuf>,
+    done: &str,
+) {
+    let mut tokens = serde_json::Map::new();
+    for dep in ["market", "urban", "tobacco"] {
+        tokens.insert(dep.to_owned(), Value::String(server.dept(dep)));
+    }
+    tokens.insert(
+        "window".to_owned(),
+        Value::String(server.tokens.window.clone()),
+    );
+    let (base, case, tokens) = (
+        server.base.clone(),
+        case_no.to_owned(),
+        Value::Object(tokens).to_string(),
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        let mut cmd = std::process::Command::new(program);
+        if let Some(d) = dir {
+            cmd.current_dir(d);
+        }
+        cmd.arg(script)
+            .env("YIJIAN_BASE", base)
+            .env("YIJIAN_CASE", case)
+            .env("YIJIAN_TOKENS", tokens)
+            .output()
+    })
+    .await
+    .expect("joined")
+    .expect("the worker runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the Camunda workers failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(stdout.contains(done), "{stdout}\n{stderr}");
+}
+
 /// Waits until the case is closed.
-async fn closed(server: &Server, case_no: &str) -> Value {
+pub(super) async fn closed(server: &Server, case_no: &str) -> Value {
     let start = Instant::now();
     loop {
         let c = server.case(case_no).await;
@@ -187,40 +218,16 @@ async fn the_published_python_client_drives_a_case_to_the_outcome_the_native_api
     };
     let server = Server::start().await;
     let by_camunda = submit(&server, "camunda-py-1").await;
-    let mut tokens = serde_json::Map::new();
-    for dep in ["market", "urban", "tobacco"] {
-        tokens.insert(dep.to_owned(), Value::String(server.dept(dep)));
-    }
-    tokens.insert(
-        "window".to_owned(),
-        Value::String(server.tokens.window.clone()),
-    );
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/camunda/worker.py");
-    let base = server.base.clone();
-    let case = by_camunda.clone();
-    let tokens = Value::Object(tokens).to_string();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(python)
-            .arg(script)
-            .env("YIJIAN_BASE", base)
-            .env("YIJIAN_CASE", case)
-            .env("YIJIAN_TOKENS", tokens)
-            .output()
-    })
-    .await
-    .expect("joined")
-    .expect("python runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "the Camunda workers failed ({}):\n{stdout}\n{stderr}",
-        out.status
-    );
-    assert!(
-        stdout.contains("camunda workers: done"),
-        "{stdout}\n{stderr}"
-    );
+    run_workers(
+        &server,
+        &by_camunda,
+        python,
+        script,
+        None,
+        "camunda workers: done",
+    )
+    .await;
     let camunda = closed(&server, &by_camunda).await;
     assert_eq!(
         camunda["result"]["outcome"], "partially_completed",
