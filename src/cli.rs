@@ -4,6 +4,7 @@ mod audit;
 mod calendar;
 mod check;
 mod graph;
+mod guide;
 mod simulate;
 
 use std::path::PathBuf;
@@ -43,6 +44,17 @@ enum Command {
         /// Picture format.
         #[arg(long, value_enum, default_value_t = GraphFormatArg::Mermaid)]
         format: GraphFormatArg,
+    },
+    /// Write a bundle's 办事指南 (service guide), generated from the bundle itself.
+    Guide {
+        /// A bundle YAML file.
+        file: PathBuf,
+        /// HTML (one page, with an A4 print style sheet) or Markdown.
+        #[arg(long, value_enum, default_value_t = GuideFormatArg::Html)]
+        format: GuideFormatArg,
+        /// Write to this file instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Print the JSON Schema of the bundle DSL (for yaml-language-server).
     Schema,
@@ -135,6 +147,14 @@ enum OutputFormat {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+enum GuideFormatArg {
+    /// One HTML page.
+    Html,
+    /// Markdown.
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 enum GraphFormatArg {
     /// A Mermaid flowchart.
     Mermaid,
@@ -162,6 +182,11 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 GraphFormatArg::Mermaid => yijian::definitions::GraphFormat::Mermaid,
                 GraphFormatArg::Dot => yijian::definitions::GraphFormat::Dot,
             },
+        ),
+        Command::Guide { file, format, out } => guide::run(
+            &file,
+            matches!(format, GuideFormatArg::Html),
+            out.as_deref(),
         ),
         Command::Schema => {
             print!("{}", yijian::definitions::schema_text());

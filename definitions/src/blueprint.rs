@@ -97,6 +97,8 @@ pub struct TaskSpec {
     pub mode: TaskMode,
     /// Technical retry policy.
     pub retry: RetryDef,
+    /// 办事指南 facts.
+    pub guide: crate::model::TaskGuide,
 }
 
 impl TaskSpec {
@@ -119,6 +121,8 @@ pub struct MaterialSpec {
     pub deferrable: Option<Duration>,
     /// Where it comes from (task sources resolved to an index).
     pub source: MaterialOrigin,
+    /// 办事指南 facts.
+    pub guide: crate::model::MaterialGuide,
 }
 
 /// Where a compiled material comes from.
@@ -161,6 +165,8 @@ pub struct Blueprint {
     pub version: u32,
     /// Title.
     pub title: String,
+    /// A longer description.
+    pub description: Option<String>,
     /// Calendar id.
     pub calendar: String,
     /// Promised limit of the bundle.
@@ -191,6 +197,8 @@ pub struct Blueprint {
     pub offered_when: Option<Expr>,
     /// Proactive cases allowed.
     pub proposed_trigger: bool,
+    /// 办事指南 facts of the bundle.
+    pub guide: crate::model::GuideDef,
 }
 
 impl Blueprint {

@@ -378,6 +378,7 @@ fn build(
                 .map_or(Warn::Before(Duration::working_days(1)), |w| w.value),
             mode,
             retry: t.retry.as_ref().map(|r| r.value).unwrap_or_default(),
+            guide: t.guide.clone(),
         });
     }
     let mut form = IndexMap::with_capacity(def.form.len());
@@ -412,6 +413,7 @@ fn build(
                 required_when,
                 deferrable: m.deferrable.as_ref().map(|d| d.value),
                 source: MaterialOrigin::from((&m.source, src_idx)),
+                guide: m.guide.clone(),
             },
         );
     }
@@ -424,6 +426,7 @@ fn build(
         id: std::sync::Arc::from(def.id.value.as_str()),
         version: def.version.value,
         title: def.title.clone(),
+        description: def.description.clone(),
         calendar: def.calendar.value.clone(),
         time_limit: def.time_limit.as_ref().map(|d| d.value),
         statutory_limit: def.statutory_limit.as_ref().map(|d| d.value),
@@ -439,5 +442,6 @@ fn build(
         evaluation: def.evaluation.clone(),
         offered_when,
         proposed_trigger: def.trigger.proposed,
+        guide: def.guide.clone(),
     })
 }

@@ -19,7 +19,22 @@ pub const BUNDLE: &[&str] = &[
     "evaluation",
     "offered_when",
     "trigger",
+    "guide",
 ];
+
+/// Keys of `guide` (办事指南 facts).
+pub const GUIDE: &[&str] = &[
+    "applicants",
+    "channels",
+    "where",
+    "hours",
+    "phone",
+    "departments",
+    "notes",
+];
+
+/// Keys of `guide.phone`.
+pub const PHONE: &[&str] = &["consult", "complaint"];
 
 /// Keys of a form field.
 pub const FORM_FIELD: &[&str] = &[
@@ -27,7 +42,16 @@ pub const FORM_FIELD: &[&str] = &[
 ];
 
 /// Keys of a material.
-pub const MATERIAL: &[&str] = &["title", "required", "deferrable", "source"];
+pub const MATERIAL: &[&str] = &[
+    "title",
+    "required",
+    "deferrable",
+    "source",
+    "form",
+    "copies",
+    "sample",
+    "note",
+];
 
 /// Keys of a task.
 pub const TASK: &[&str] = &[
@@ -49,6 +73,8 @@ pub const TASK: &[&str] = &[
     "verify_within",
     "rule",
     "retry",
+    "legal_basis",
+    "fee",
 ];
 
 /// Keys of `retry`.

@@ -12,6 +12,7 @@
 //! - `expr`: CEL expressions and the variable paths they read.
 //! - [`render`](mod@render): Mermaid and DOT pictures.
 //! - [`schema`](mod@schema): the JSON Schema of the DSL.
+//! - [`guide`](mod@guide): the 办事指南 generated from a blueprint (HTML, Markdown).
 //!
 //! # Quick start
 //! ```
@@ -50,6 +51,7 @@ pub mod diagnostic;
 pub mod duration;
 mod expr;
 mod graph;
+pub mod guide;
 pub mod keys;
 pub mod model;
 mod read;

@@ -89,6 +89,8 @@ pub struct BundleDef {
     pub offered_when: Option<ExprSource>,
     /// Proactive (免申即享) settings.
     pub trigger: TriggerDef,
+    /// 办事指南 facts.
+    pub guide: GuideDef,
     /// Names declared with a mistake.
     pub broken: Broken,
 }
@@ -181,6 +183,8 @@ pub struct MaterialDef {
     pub deferrable: Option<Located<Duration>>,
     /// Where it comes from.
     pub source: MaterialSource,
+    /// 办事指南 facts (`form`, `copies`, `sample`, `note`).
+    pub guide: MaterialGuide,
 }
 
 /// How a task is decided.
@@ -300,6 +304,8 @@ pub struct TaskDef {
     pub rule: Option<ExprSource>,
     /// Technical retry policy.
     pub retry: Option<Located<RetryDef>>,
+    /// 办事指南 facts (`legal_basis`, `fee`).
+    pub guide: TaskGuide,
 }
 
 /// What a refusal does to the rest of the bundle.
@@ -387,4 +393,79 @@ impl Default for EvaluationDef {
 pub struct TriggerDef {
     /// A data event may create a proposed case.
     pub proposed: bool,
+}
+
+/// 办事指南 facts of a bundle (`guide:`): everything a published service guide says that
+/// the rest of the bundle does not. All optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuideDef {
+    /// Who the bundle serves (服务对象), e.g. 企业, 个体工商户, 自然人.
+    pub applicants: Vec<String>,
+    /// Where one may apply: `window`, `portal`, `app`, `kiosk`, or a name of one's own.
+    pub channels: Vec<String>,
+    /// The address of the window (办理地点).
+    pub where_to_apply: Option<String>,
+    /// Opening hours (办理时间).
+    pub hours: Option<String>,
+    /// Consultation phone (咨询电话).
+    pub consult_phone: Option<String>,
+    /// Complaint phone (投诉电话).
+    pub complaint_phone: Option<String>,
+    /// Display names of the departments: id → name (`market: 鼓楼区市场监督管理局`).
+    pub departments: IndexMap<String, String>,
+    /// Anything else the applicant should know.
+    pub notes: Option<String>,
+}
+
+/// 办事指南 facts of a task.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskGuide {
+    /// 设定依据: the laws and rules the item rests on.
+    pub legal_basis: Vec<String>,
+    /// 收费标准, e.g. `不收费`; `None`: not stated.
+    pub fee: Option<String>,
+}
+
+/// How a material is handed in (原件/复印件).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum MaterialForm {
+    /// 原件 (shown, handed back).
+    Original,
+    /// 复印件.
+    Copy,
+    /// 原件及复印件.
+    OriginalAndCopy,
+    /// 电子材料 (an upload).
+    Electronic,
+}
+
+impl MaterialForm {
+    /// The YAML names.
+    pub const NAMES: &'static [&'static str] =
+        &["original", "copy", "original_and_copy", "electronic"];
+
+    /// How a guide writes it.
+    pub fn label(self) -> &'static str {
+        match self {
+            MaterialForm::Original => "原件",
+            MaterialForm::Copy => "复印件",
+            MaterialForm::OriginalAndCopy => "原件及复印件",
+            MaterialForm::Electronic => "电子材料",
+        }
+    }
+}
+
+/// 办事指南 facts of a material.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaterialGuide {
+    /// 原件/复印件.
+    pub form: Option<MaterialForm>,
+    /// How many copies (份数).
+    pub copies: Option<u32>,
+    /// Where a sample (样本) is published.
+    pub sample: Option<String>,
+    /// A note for the applicant (填写说明, 注意事项).
+    pub note: Option<String>,
 }

@@ -5,6 +5,7 @@
 
 mod bundle;
 mod form;
+mod guide;
 mod task;
 
 use indexmap::IndexMap;

@@ -7,7 +7,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::keys;
-use crate::model::{FieldType, OutputType};
+use crate::model::{FieldType, MaterialForm, OutputType};
 
 const DURATION: &str = "^[0-9]+(wd|d|h|m|s)$";
 
@@ -76,6 +76,22 @@ pub fn schema() -> Value {
             (
                 "source",
                 json!({"type": "string", "pattern": "^(applicant|shared|task\\.[a-z][a-z0-9_]*)$", "description": "applicant (uploaded, default) | shared (data sharing) | task.<id> (a licence the task produces)"}),
+            ),
+            (
+                "form",
+                json!({"enum": MaterialForm::NAMES, "description": "办事指南: 原件, 复印件, 原件及复印件 or 电子材料"}),
+            ),
+            (
+                "copies",
+                json!({"type": "integer", "minimum": 1, "description": "办事指南: how many copies (份数)"}),
+            ),
+            (
+                "sample",
+                json!({"type": "string", "description": "办事指南: where a sample (样本) is published"}),
+            ),
+            (
+                "note",
+                json!({"type": "string", "description": "办事指南: a note for the applicant"}),
             ),
         ],
         &[],
@@ -146,6 +162,14 @@ pub fn schema() -> Value {
                     ],
                     &[],
                 ),
+            ),
+            (
+                "legal_basis",
+                json!({"description": "办事指南: 设定依据, the laws and rules the item rests on", "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+            ),
+            (
+                "fee",
+                json!({"type": "string", "description": "办事指南: 收费标准, e.g. 不收费"}),
             ),
         ],
         &["title", "department"],
@@ -231,6 +255,53 @@ pub fn schema() -> Value {
                 object(
                     keys::TRIGGER,
                     vec![("proposed", json!({"type": "boolean"}))],
+                    &[],
+                ),
+            ),
+            (
+                "guide",
+                object(
+                    keys::GUIDE,
+                    vec![
+                        (
+                            "applicants",
+                            json!({"description": "服务对象", "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+                        ),
+                        (
+                            "channels",
+                            json!({"description": "where one may apply: window, portal, app, kiosk, or one's own names", "type": "array", "items": {"type": "string"}}),
+                        ),
+                        (
+                            "where",
+                            json!({"type": "string", "description": "办理地点"}),
+                        ),
+                        (
+                            "hours",
+                            json!({"type": "string", "description": "办理时间"}),
+                        ),
+                        (
+                            "phone",
+                            object(
+                                keys::PHONE,
+                                vec![
+                                    (
+                                        "consult",
+                                        json!({"type": ["string", "integer"], "description": "咨询电话"}),
+                                    ),
+                                    (
+                                        "complaint",
+                                        json!({"type": ["string", "integer"], "description": "投诉电话"}),
+                                    ),
+                                ],
+                                &[],
+                            ),
+                        ),
+                        (
+                            "departments",
+                            json!({"type": "object", "additionalProperties": {"type": "string"}, "description": "department id -> display name"}),
+                        ),
+                        ("notes", json!({"type": "string"})),
+                    ],
                     &[],
                 ),
             ),

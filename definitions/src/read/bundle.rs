@@ -141,6 +141,10 @@ pub(crate) fn read_bundle(r: &mut Reader, root: &Node, text: &str) -> Option<Bun
         .get("trigger")
         .map(|v| read_trigger(r, v))
         .unwrap_or_default();
+    let guide = f
+        .get("guide")
+        .map(|v| super::guide::read_guide(r, v))
+        .unwrap_or_default();
 
     Some(BundleDef {
         id,
@@ -159,6 +163,7 @@ pub(crate) fn read_bundle(r: &mut Reader, root: &Node, text: &str) -> Option<Bun
         evaluation,
         offered_when,
         trigger,
+        guide,
         broken: r.broken.clone(),
     })
 }

@@ -305,6 +305,7 @@ pub(crate) fn read_materials(
                 .with_hint("remove `deferrable`, or make the source `applicant`"),
             );
         }
+        let guide = super::guide::read_material_guide(r, &f);
         if ok {
             out.insert(
                 key.name.clone(),
@@ -314,6 +315,7 @@ pub(crate) fn read_materials(
                     required,
                     deferrable,
                     source,
+                    guide,
                 },
             );
         }

@@ -211,6 +211,7 @@ fn read_task(r: &mut Reader, node: &Node, text: &str, id: &str) -> Option<TaskDe
         );
     }
     let retry = f.get("retry").and_then(|v| read_retry(r, v));
+    let guide = super::guide::read_task_guide(r, &f);
     Some(TaskDef {
         pos: node.pos,
         title,
@@ -231,6 +232,7 @@ fn read_task(r: &mut Reader, node: &Node, text: &str, id: &str) -> Option<TaskDe
         verify_within,
         rule,
         retry,
+        guide,
     })
 }
 
