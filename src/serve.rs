@@ -39,6 +39,7 @@ pub mod index;
 mod limits;
 mod metrics;
 pub mod openapi;
+mod public;
 mod routes;
 pub mod startup;
 pub mod state;

@@ -378,6 +378,10 @@ pub struct CaseState {
     pub phase: Phase,
     /// Region code.
     pub region: Arc<str>,
+    /// The channel that took the application (`window`, `portal`…), when recorded.
+    pub channel: Option<Arc<str>>,
+    /// The hash of the applicant's progress-query code ([`crate::Submission::progress_code`]).
+    pub progress_code: Option<String>,
     /// The form, with defaults applied and supplements merged.
     pub form: Arc<serde_json::Map<String, serde_json::Value>>,
     /// Materials by id.
@@ -428,6 +432,8 @@ impl CaseState {
             blueprint,
             phase: Phase::New,
             region: Arc::from(""),
+            channel: None,
+            progress_code: None,
             form: Arc::default(),
             materials: BTreeMap::new(),
             tasks,
@@ -581,6 +587,8 @@ impl CaseState {
                 .filter_map(|(k, m)| Some((k.clone(), m.file.clone()?)))
                 .collect(),
             unavailable: Vec::new(),
+            via: None,
+            progress_code: self.progress_code.clone(),
             commitments: self
                 .commitments
                 .iter()

@@ -40,6 +40,25 @@ pub struct Submission {
     /// Tasks the applicant takes by 告知承诺 (where the bundle allows).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub commitments: Vec<String>,
+    /// The channel that took the application, and which window or portal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Via>,
+    /// The SHA-256 (hex) of the case number and the applicant's progress-query code
+    /// (`<case_no>:<code>`), never the code itself; `None`: no code was issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress_code: Option<String>,
+}
+
+/// Where an application or a supplement came in (线上线下统一: the same case continues on
+/// any channel).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Via {
+    /// `window` (综合窗口), `portal` (网上办事大厅), `app`, `kiosk` (自助终端), or an
+    /// integrator's own name.
+    pub channel: String,
+    /// The window, terminal or portal that took it (e.g. the token's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taken_by: Option<String>,
 }
 
 /// A command with its actor.
@@ -132,6 +151,8 @@ pub enum Action {
         form: serde_json::Map<String, serde_json::Value>,
         /// Materials given.
         materials: BTreeMap<String, MaterialRef>,
+        /// Where it was handed in.
+        via: Option<Via>,
     },
     /// The applicant withdraws the whole case (`tasks: None`) or some tasks.
     Withdraw {

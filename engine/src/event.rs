@@ -268,6 +268,9 @@ pub enum EventKind {
         /// Materials given.
         #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
         materials: std::collections::BTreeMap<String, MaterialRef>,
+        /// Where it was handed in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        via: Option<crate::command::Via>,
     },
     /// The applicant withdrew this task (撤回).
     TaskWithdrawn {

@@ -74,7 +74,7 @@ pub mod view;
 pub use adapter::{Adapter, Decision, Dispatch, Replier, Work};
 pub use case::{CaseState, Outcome, UnitStatus};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use command::{Action, Command, MaterialRef, Submission};
+pub use command::{Action, Command, MaterialRef, Submission, Via};
 pub use event::{Event, EventKind};
 pub use ids::{Actor, CaseNo, TaskRef};
 pub use machine::{apply, decide, decide_in_place, replay};

@@ -111,6 +111,9 @@ pub struct CaseSummary {
     /// The case's promised due time.
     #[serde(default)]
     pub due: Option<Timestamp>,
+    /// The channel that took the application (`window`, `portal`…), when recorded.
+    #[serde(default)]
+    pub channel: Option<Arc<str>>,
 }
 
 /// The case a keyed submission created, as [`CaseStore::case_for_key`] finds it.

@@ -18,6 +18,9 @@ pub struct CaseView {
     pub version: u32,
     /// Region code.
     pub region: String,
+    /// The channel that took the application (`window`, `portal`…), when recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
     /// `running`, `awaiting_supplement`, or the outcome.
     pub status: String,
     /// The outcome, once closed.
@@ -134,6 +137,7 @@ impl CaseView {
             tasks.push(task_view(name, &title, &department, unit));
         }
         CaseView {
+            channel: state.channel.as_deref().map(str::to_owned),
             case_no: state.case_no.clone(),
             bundle: bp.id.to_string(),
             version: bp.version,

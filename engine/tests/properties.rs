@@ -409,6 +409,7 @@ impl Driver {
             .run(
                 Actor::Applicant,
                 Action::Supply {
+                    via: None,
                     form,
                     materials: BTreeMap::new(),
                 },

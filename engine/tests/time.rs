@@ -209,6 +209,7 @@ async fn a_supplement_pauses_the_task_clock_and_unanswered_it_abandons_the_case(
         uri: None,
     };
     let supply = Action::Supply {
+        via: None,
         form: Default::default(),
         materials: [("lease".to_owned(), file)].into(),
     };
@@ -301,6 +302,7 @@ async fn supplying_a_deferred_material_in_time_releases_the_task() {
         uri: None,
     };
     let supply = Action::Supply {
+        via: None,
         form: Default::default(),
         materials: [("lease".to_owned(), file)].into(),
     };

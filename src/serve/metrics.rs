@@ -105,6 +105,19 @@ pub(crate) async fn render<S: Store + Clone>(state: &AppState<S>) -> String {
     }
     header(
         &mut out,
+        "yijian_cases_by_channel",
+        "gauge",
+        "Cases by the channel that took them (window, portal, app, kiosk…; \"\" when none was recorded).",
+    );
+    for (channel, n) in &g.channels {
+        let _ = writeln!(
+            out,
+            "yijian_cases_by_channel{{channel=\"{}\"}} {n}",
+            label(channel)
+        );
+    }
+    header(
+        &mut out,
         "yijian_tasks",
         "gauge",
         "Task units not settled, by department and state: every case in the store.",

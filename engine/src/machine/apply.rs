@@ -127,7 +127,9 @@ pub fn apply(state: &mut CaseState, event: &Event) {
                 state.respond_by = *respond_by;
             }
         }
-        EventKind::Supplied { form, materials } => {
+        EventKind::Supplied {
+            form, materials, ..
+        } => {
             if !form.is_empty() {
                 let f = Arc::make_mut(&mut state.form);
                 for (k, v) in form {
@@ -313,6 +315,11 @@ pub fn apply(state: &mut CaseState, event: &Event) {
 /// The application's data: form, materials, commitments.
 fn load(state: &mut CaseState, submission: &Submission, deferred: &[String]) {
     state.region = Arc::from(submission.region.as_str());
+    state.channel = submission
+        .via
+        .as_ref()
+        .map(|v| Arc::from(v.channel.as_str()));
+    state.progress_code = submission.progress_code.clone();
     state.form = Arc::new(submission.form.clone());
     state.commitments = submission
         .commitments

@@ -196,7 +196,11 @@ pub(crate) fn act(
             );
             Ok(())
         }
-        Action::Supply { form, materials } => supply(d, actor, form, materials),
+        Action::Supply {
+            form,
+            materials,
+            via,
+        } => supply(d, actor, form, materials, via.as_ref()),
         Action::Withdraw {
             tasks: None,
             reason,
@@ -403,6 +407,7 @@ fn supply(
     actor: &Actor,
     form: &serde_json::Map<String, serde_json::Value>,
     materials: &std::collections::BTreeMap<String, crate::command::MaterialRef>,
+    via: Option<&crate::command::Via>,
 ) -> Result<()> {
     let waiting: Vec<TaskRef> = d
         .state
@@ -430,6 +435,7 @@ fn supply(
         EventKind::Supplied {
             form: form.clone(),
             materials: materials.clone(),
+            via: via.cloned(),
         },
     );
     for r in &waiting {

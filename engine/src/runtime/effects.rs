@@ -201,6 +201,7 @@ pub(super) fn summary_of(state: &CaseState, next_timer: Option<jiff::Timestamp>)
         next_timer,
         warning: state.warning,
         due: state.due,
+        channel: state.channel.clone(),
     }
 }
 

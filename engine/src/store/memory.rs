@@ -311,11 +311,16 @@ impl WorkStore for MemoryStore {
             None
         });
         let mut cases: BTreeMap<String, u64> = BTreeMap::new();
+        let mut channels: BTreeMap<String, u64> = BTreeMap::new();
         for s in &all {
             *cases.entry(s.status.to_string()).or_default() += 1;
+            *channels
+                .entry(s.channel.as_deref().unwrap_or_default().to_owned())
+                .or_default() += 1;
         }
         Ok(Gauges {
             cases: cases.into_iter().collect(),
+            channels: channels.into_iter().collect(),
             tasks: self.work(|w| w.task_counts()),
             warnings: work::warnings(all.iter().filter(|s| !s.closed)),
         })
@@ -332,6 +337,9 @@ pub(crate) fn matches(
         && q.bundle.as_deref().is_none_or(|b| b == &*s.bundle)
         && q.status.as_deref().is_none_or(|st| st == s.status)
         && q.warning.is_none_or(|w| !s.closed && w == s.warning)
+        && q.channel
+            .as_deref()
+            .is_none_or(|c| s.channel.as_deref() == Some(c))
         && (q.department.is_none() && q.task_state.is_none()
             || has(q.department.as_deref(), q.task_state))
 }

@@ -128,6 +128,8 @@ pub struct CaseQuery {
     pub department: Option<String>,
     /// Cases with a unit in this state (with `department`: a unit of that department).
     pub task_state: Option<UnitStatus>,
+    /// Cases taken on this channel (`window`, `portal`…).
+    pub channel: Option<String>,
     /// Keyset pagination: only cases created before this one (the last of the previous
     /// page). An unknown case gives an empty page.
     pub before: Option<CaseNo>,
@@ -163,6 +165,8 @@ pub struct Gauges {
     pub tasks: Vec<(String, UnitStatus, u64)>,
     /// Open cases by warning level (yellow and red).
     pub warnings: Vec<(Warning, u64)>,
+    /// Cases by the channel that took them (`""` for cases without one recorded).
+    pub channels: Vec<(String, u64)>,
 }
 
 /// Called with a department's name when a unit of it became ready on another node.

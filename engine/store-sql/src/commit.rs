@@ -107,6 +107,7 @@ pub(crate) fn prepare(commit: Commit, reply: oneshot::Sender<Result<()>>) -> Res
         timer_held_until: None,
         warning: summary.warning.as_str().to_owned(),
         due_at: summary.due.map(text_of),
+        channel: summary.channel.as_deref().map(str::to_owned),
     };
     let tasks = tasks
         .iter()

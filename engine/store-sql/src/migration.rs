@@ -5,6 +5,7 @@ mod m20261127_000001_create_tables;
 mod m20261127_000002_case_creation;
 mod m20261207_000003_work_tables;
 mod m20261208_000004_task_kind;
+mod m20261208_000005_case_channel;
 
 use sea_orm_migration::prelude::*;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_case_creation::Migration),
             Box::new(m20261207_000003_work_tables::Migration),
             Box::new(m20261208_000004_task_kind::Migration),
+            Box::new(m20261208_000005_case_channel::Migration),
         ]
     }
 }
@@ -133,6 +135,7 @@ mod tests {
                     next_timer: None,
                     warning: Default::default(),
                     due: None,
+                    channel: None,
                 },
                 idempotency_key: Some("key-new".into()),
                 tasks: Vec::new(),

@@ -350,6 +350,7 @@ pub(crate) fn summary_of(row: case::Model) -> Result<CaseSummary> {
             .as_deref()
             .map(|t| time_of(&what(), t))
             .transpose()?,
+        channel: row.channel.map(Into::into),
         status: row.status.into(),
         closed: row.closed,
     })

@@ -103,6 +103,10 @@ fn conditions(b: DbBackend, q: &CaseQuery) -> (String, Vec<Value>) {
         let p = next(&mut values, x.clone().into());
         sql.push_str(&format!(" AND cases.status = {p}"));
     }
+    if let Some(x) = &q.channel {
+        let p = next(&mut values, x.clone().into());
+        sql.push_str(&format!(" AND cases.channel = {p}"));
+    }
     if let Some(w) = q.warning {
         let p = next(&mut values, w.as_str().into());
         sql.push_str(&format!(" AND NOT cases.closed AND cases.warning = {p}"));
@@ -313,6 +317,13 @@ impl WorkStore for SqlStore {
             let status: String = r.try_get_by_index(0).map_err(fail)?;
             let n: i64 = r.try_get_by_index(1).map_err(fail)?;
             g.cases.push((status, count_of("gauges", n)?));
+        }
+        let sql = "SELECT COALESCE(channel, ''), COUNT(*) FROM cases GROUP BY COALESCE(channel, '') \
+                   ORDER BY 1";
+        for r in rows(db, sql.to_owned(), Vec::new()).await.map_err(fail)? {
+            let channel: String = r.try_get_by_index(0).map_err(fail)?;
+            let n: i64 = r.try_get_by_index(1).map_err(fail)?;
+            g.channels.push((channel, count_of("gauges", n)?));
         }
         // Dispatched units from `tasks_ready`, the other unsettled ones from `tasks_open`.
         let sql = "SELECT department, COUNT(*) FROM tasks WHERE ready_at IS NOT NULL \

@@ -37,6 +37,7 @@ fn commit(case_no: &CaseNo, expected: u64, n: u32) -> Commit {
             next_timer: None,
             warning: Default::default(),
             due: None,
+            channel: None,
         },
         events,
         idempotency_key: None,

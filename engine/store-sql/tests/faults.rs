@@ -28,6 +28,7 @@ fn commit(case_no: &CaseNo, expected: u64) -> Commit {
             next_timer: None,
             warning: Default::default(),
             due: None,
+            channel: None,
         },
         idempotency_key: None,
         tasks: Vec::new(),

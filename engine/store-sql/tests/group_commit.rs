@@ -31,6 +31,7 @@ fn commit(case_no: &CaseNo, expected: u64, n: u64, key: Option<&str>) -> Commit 
             next_timer: None,
             warning: Default::default(),
             due: None,
+            channel: None,
         },
         idempotency_key: key.map(str::to_owned),
         tasks: Vec::new(),

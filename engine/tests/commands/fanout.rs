@@ -179,6 +179,7 @@ fn supply_redispatches_exactly_the_waiting_units_with_the_new_form() {
         .run(
             Actor::Applicant,
             Action::Supply {
+                via: None,
                 form: form(json!({"note": "新的说明", "area": 130})),
                 materials: BTreeMap::from([("lease".to_owned(), file("lease-v2.pdf"))]),
             },

@@ -303,6 +303,7 @@ impl Case {
             Step::Supply => (
                 Actor::Applicant,
                 Action::Supply {
+                    via: None,
                     form: form(json!({"note": "补正说明"})),
                     materials: BTreeMap::new(),
                 },
@@ -416,6 +417,7 @@ fn supply(form_fields: Value, materials: &[(&str, MaterialRef)]) -> Command {
     Command::new(
         Actor::Applicant,
         Action::Supply {
+            via: None,
             form: form(form_fields),
             materials: materials
                 .iter()

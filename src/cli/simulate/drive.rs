@@ -289,6 +289,7 @@ impl Sim {
             StepAction::Supply(s) => {
                 let materials = fill::materials_given(s.materials.as_ref())?;
                 let action = Action::Supply {
+                    via: None,
                     form: s.form.clone(),
                     materials,
                 };

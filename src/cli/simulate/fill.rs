@@ -44,6 +44,7 @@ pub(super) fn submission(
         materials: given,
         unavailable: unavailable.to_vec(),
         commitments: Vec::new(),
+        ..Submission::default()
     })
 }
 

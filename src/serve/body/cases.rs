@@ -63,6 +63,13 @@ pub struct SubmitBody {
     /// The same key again returns the first answer.
     #[serde(default)]
     pub idempotency_key: Option<String>,
+    /// The channel taking the application: `window` (default), `portal`, `app`, `kiosk`,
+    /// or an integrator's own name (`[a-z][a-z0-9_-]*`).
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// The window, terminal or portal that took it (default: the token's name).
+    #[serde(default)]
+    pub taken_by: Option<String>,
 }
 
 /// `POST /v1/triggers`: a data event proposing a case (免申即享).
@@ -95,6 +102,12 @@ pub struct SupplementBody {
     /// Materials given.
     #[serde(default)]
     pub materials: BTreeMap<String, MaterialBody>,
+    /// The channel it is handed in on (default `window`); a case continues on any channel.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// The window, terminal or portal that took it (default: the token's name).
+    #[serde(default)]
+    pub taken_by: Option<String>,
 }
 
 /// `POST /v1/cases/{case_no}/withdraw`.
@@ -238,6 +251,14 @@ pub struct CaseBody {
     pub version: u32,
     /// 区划代码.
     pub region: String,
+    /// The channel that took the application.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// The applicant's progress-query code (办件进度查询码), only in the answer to the
+    /// submission: print it on the receipt (受理回执) with the case number. yijian keeps only
+    /// its hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress_code: Option<String>,
     /// Accepted at (受理).
     pub accepted_at: Option<String>,
     /// When the bundle's promised limit ends, pauses excluded.
@@ -284,6 +305,8 @@ impl From<&CaseView> for CaseBody {
             bundle: v.bundle.clone(),
             version: v.version,
             region: v.region.clone(),
+            channel: v.channel.clone(),
+            progress_code: None,
             accepted_at: time(v.accepted_at),
             deadline: time(v.due),
             statutory_deadline: time(v.statutory_due),
@@ -343,6 +366,8 @@ pub struct SearchQuery {
     pub department: Option<String>,
     /// Cases whose warning level is this (green, yellow, red).
     pub warning: Option<String>,
+    /// Cases taken on this channel (window, portal, app, kiosk…).
+    pub channel: Option<String>,
     /// Page, from 1.
     pub page: Option<usize>,
     /// Items per page (default 50, at most 200).

@@ -54,7 +54,9 @@ pub(crate) async fn supplement<S: Store + Clone>(
     ApiPath(case_no): ApiPath<String>,
     ApiJson(body): ApiJson<SupplementBody>,
 ) -> Result<Json<CaseBody>, ApiError> {
+    let via = super::cases::via_of(&caller, body.channel, body.taken_by)?;
     let action = Action::Supply {
+        via: Some(via),
         form: body.form,
         materials: body
             .materials

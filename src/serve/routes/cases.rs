@@ -51,6 +51,37 @@ pub(crate) fn region_for(caller: &Principal, asked: Option<String>) -> Result<St
     Ok(region)
 }
 
+/// The channel of a submission or supplement: `window` unless named; the token's name as
+/// the point that took it unless named.
+///
+/// # Errors
+/// `invalid_body` (400) for a channel name outside `[a-z][a-z0-9_-]{0,31}`.
+pub(crate) fn via_of(
+    caller: &Principal,
+    channel: Option<String>,
+    taken_by: Option<String>,
+) -> Result<yijian_engine::Via, ApiError> {
+    let channel = channel.unwrap_or_else(|| "window".to_owned());
+    let ok = channel.len() <= 32
+        && channel.starts_with(|c: char| c.is_ascii_lowercase())
+        && channel
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if !ok {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            format!(
+                "`channel` is `{channel}`; use window, portal, app, kiosk or a name of your own \
+                 (lowercase letters, digits, `_`, `-`; at most 32)"
+            ),
+        ));
+    }
+    Ok(yijian_engine::Via {
+        channel,
+        taken_by: Some(taken_by.unwrap_or_else(|| caller.name.to_string())),
+    })
+}
+
 /// Submits an application. 201 with the case; the same `idempotency_key` again answers
 /// the first answer.
 #[utoipa::path(
@@ -77,6 +108,11 @@ pub(crate) async fn submit<S: Store + Clone>(
     {
         return Ok((StatusCode::CREATED, Json(first)));
     }
+    let via = via_of(&caller, body.channel, body.taken_by)?;
+    let code = crate::serve::public::code::new_code()
+        .map_err(|e| ApiError::internal(format!("no random source: {e}")))?;
+    let sealed = crate::serve::public::code::seal(&code)
+        .map_err(|e| ApiError::internal(format!("no random source: {e}")))?;
     let req = SubmitRequest {
         bundle: body.bundle,
         version: body.version,
@@ -90,6 +126,8 @@ pub(crate) async fn submit<S: Store + Clone>(
                 .collect(),
             unavailable: body.unavailable,
             commitments: body.commitments,
+            via: Some(via),
+            progress_code: Some(sealed),
         },
         idempotency_key: key.clone(),
         actor: Some(caller.actor()),
@@ -97,7 +135,8 @@ pub(crate) async fn submit<S: Store + Clone>(
     let engine = st.engine().clone();
     let view = st.run(async move { engine.submit(req).await }).await?;
     st.index().note(&view);
-    let answer = CaseBody::from(&view);
+    let mut answer = CaseBody::from(&view);
+    answer.progress_code = Some(code);
     if let Some(k) = key {
         st.remember(format!("submit:{k}"), &answer);
     }
@@ -252,6 +291,7 @@ pub(crate) async fn search<S: Store + Clone>(
         warning,
         department: own_department.or(q.department.clone()),
         task_state: None,
+        channel: q.channel.clone(),
         before: q.before.as_deref().map(CaseNo::new),
         offset: if q.before.is_some() {
             0

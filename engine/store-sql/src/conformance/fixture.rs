@@ -118,6 +118,7 @@ pub(super) fn summary(case_no: &CaseNo, count: u64, status: &str, closed: bool) 
         next_timer: None,
         warning: Default::default(),
         due: None,
+        channel: Some("portal".into()),
     }
 }
 

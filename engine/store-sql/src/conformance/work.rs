@@ -298,6 +298,7 @@ pub(super) async fn search<S: Store + Clone>(store: &S, run: &Run) {
     c2.tasks = vec![row(0, &dep, UnitStatus::Incident)];
     let (new, mut c3) = mk("s-new", 5, "running", false, Warning::Yellow);
     c3.summary.region = Arc::from("320106");
+    c3.summary.channel = Some(Arc::from("window"));
     for c in [c1, c2, c3] {
         append(store, c, "search: cases").await;
     }
@@ -319,6 +320,22 @@ pub(super) async fn search<S: Store + Clone>(store: &S, run: &Run) {
             .map(|c| c.case_no.clone())
             .collect::<Vec<_>>()
     };
+    let by_window = find(CaseQuery {
+        channel: Some("window".into()),
+        ..q()
+    })
+    .await;
+    assert_eq!(
+        nos(&by_window),
+        vec![new.clone()],
+        "a channel narrows the search"
+    );
+    let by_portal = find(CaseQuery {
+        channel: Some("portal".into()),
+        ..q()
+    })
+    .await;
+    assert_eq!(nos(&by_portal), vec![mid.clone(), old.clone()]);
     let all = find(q()).await;
     assert_eq!(
         nos(&all),

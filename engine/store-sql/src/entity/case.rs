@@ -34,6 +34,8 @@ pub(crate) struct Model {
     pub(crate) warning: String,
     /// The case's promised due time.
     pub(crate) due_at: Option<String>,
+    /// The channel that took the application; set when the case is created.
+    pub(crate) channel: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

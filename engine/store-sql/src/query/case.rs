@@ -81,7 +81,7 @@ pub(crate) async fn insert_new<C: ConnectionTrait>(
     conn: &C,
     rows: Vec<case::Model>,
 ) -> Result<HashSet<String>, DbErr> {
-    const WIDTH: usize = 15;
+    const WIDTH: usize = 16;
     let backend = conn.get_database_backend();
     let mut inserted = HashSet::with_capacity(rows.len());
     let mut rows = rows.into_iter();
@@ -90,7 +90,7 @@ pub(crate) async fn insert_new<C: ConnectionTrait>(
         sql.push_str(
             "INSERT INTO cases (case_no, bundle, version, region, status, closed, event_count, \
              accepted_at, idempotency_key, created_at, created_events, next_timer_at, \
-             timer_held_until, warning, due_at) VALUES ",
+             timer_held_until, warning, due_at, channel) VALUES ",
         );
         push_tuples(&mut sql, backend, size, WIDTH);
         sql.push_str(" ON CONFLICT DO NOTHING RETURNING case_no");
@@ -112,6 +112,7 @@ pub(crate) async fn insert_new<C: ConnectionTrait>(
                 row.timer_held_until.into(),
                 row.warning.into(),
                 row.due_at.into(),
+                row.channel.into(),
             ]);
         }
         let stmt = Statement::from_sql_and_values(backend, sql, values);
