@@ -91,13 +91,17 @@ pub async fn serve<S: Store + Clone>(
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    let result = axum::serve(listener, app(state.clone()))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            info!("shutting down: finishing the requests in flight");
-            on_shutdown.begin_shutdown();
-        })
-        .await;
+    // With the peer's address: the progress lookup counts wrong codes per client.
+    let result = axum::serve(
+        listener,
+        app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        info!("shutting down: finishing the requests in flight");
+        on_shutdown.begin_shutdown();
+    })
+    .await;
     let _ = stop.send(true);
     state.engine().shutdown().await;
     let _ = timers.await;

@@ -96,6 +96,14 @@ pub enum ApiError {
         /// Seconds before a retry makes sense.
         retry_after: u32,
     },
+    /// 429 with `Retry-After`: too many attempts of one kind (wrong progress-query codes).
+    #[error("{message}")]
+    TooMany {
+        /// For people.
+        message: String,
+        /// Seconds before another attempt is taken.
+        retry_after: u32,
+    },
     /// 500: a fault of the service; the detail is logged, not sent.
     #[error("internal error: {detail}")]
     Internal {
@@ -192,6 +200,7 @@ impl ApiError {
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -207,6 +216,7 @@ impl ApiError {
             | ApiError::Unprocessable { code, .. }
             | ApiError::Unavailable { code, .. } => code,
             ApiError::TooLarge { .. } => "too_large",
+            ApiError::TooMany { .. } => "too_many_attempts",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Internal { .. } => "internal",
         }
@@ -253,7 +263,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status(), axum::Json(self.body())).into_response();
         match &self {
-            ApiError::Unavailable { retry_after, .. } => {
+            ApiError::Unavailable { retry_after, .. } | ApiError::TooMany { retry_after, .. } => {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::public::progress;
 use super::routes::{actions, bundles, cases, ops, queues};
 
 /// The API's OpenAPI document.
@@ -22,6 +23,7 @@ use super::routes::{actions, bundles, cases, ops, queues};
         queues::fetch, queues::complete_batch, queues::heartbeat, queues::accept, queues::complete, queues::fail,
         queues::suspend, queues::resume,
         ops::incidents, ops::retry, ops::cancel, ops::healthz, ops::readyz, ops::metrics,
+        progress::lookup,
     ),
     modifiers(&Bearer),
     tags(
@@ -29,6 +31,7 @@ use super::routes::{actions, bundles, cases, ops, queues};
         (name = "cases", description = "The window: submit, read, supplement, withdraw, evaluate; triggers"),
         (name = "queues", description = "Back offices: fetch-and-lock with fencing leases"),
         (name = "operations", description = "Health, metrics, incidents"),
+        (name = "progress", description = "办件进度查询 for applicants, without a token: case number + query code"),
     )
 )]
 #[derive(Debug)]

@@ -65,6 +65,11 @@ pub(crate) fn router<S: Store + Clone>(state: AppState<S>) -> Router {
         .route("/v1/incidents", get(ops::incidents::<S>))
         .route("/v1/incidents/{id}/retry", post(ops::retry::<S>))
         .route("/v1/incidents/{id}/cancel", post(ops::cancel::<S>))
+        .route("/v1/progress", post(super::public::progress::lookup::<S>))
+        .route("/progress", get(super::public::progress_page))
+        .route("/progress.js", get(super::public::progress_js))
+        .route("/guide", get(super::public::guide::index::<S>))
+        .route("/guide/{bundle}", get(super::public::guide::one::<S>))
         .nest("/engine-rest", super::camunda::router::<S>())
         .fallback(|| async {
             ApiError::not_found("no_route", "no such endpoint; see /v1/openapi.json")

@@ -80,6 +80,7 @@ struct Shared<S: Store> {
     requests: Arc<Semaphore>,
     waiters: Arc<Semaphore>,
     closing: watch::Sender<bool>,
+    progress: super::public::limiter::Limiter,
 }
 
 /// Builds an [`AppState`].
@@ -145,6 +146,7 @@ impl<S: Store> AppStateBuilder<S> {
                 answers: Answers::default(),
                 counters: Counters::default(),
                 closing,
+                progress: Default::default(),
             }),
         }
     }
@@ -197,6 +199,10 @@ impl<S: Store + Clone> AppState<S> {
     /// The case index.
     pub fn index(&self) -> &CaseIndex {
         &self.inner.index
+    }
+
+    pub(crate) fn progress_limiter(&self) -> &super::public::limiter::Limiter {
+        &self.inner.progress
     }
 
     pub(crate) fn counters(&self) -> &Counters {
