@@ -10,6 +10,7 @@
 //! - `walkthrough`: the steps of docs/walkthrough.md, so the document cannot rot.
 //! - `push`: departments bound to webhooks (signed pushes, answers without a lease) and
 //!   region bindings mixing `http` and `queue`.
+//! - `pages`: the public guide and progress pages in headless Chromium.
 //! - `progress`: the public 办事指南 and 办件进度查询: guide = deployed bundle, channels, codes,
 //!   masking, wrong-code limits.
 //! - `protection`: 503 + `Retry-After` when full or too slow (a request held in flight by
@@ -31,6 +32,7 @@ mod camunda_node;
 mod camunda_python;
 mod example;
 mod flows;
+mod pages;
 mod progress;
 mod protection;
 mod push;

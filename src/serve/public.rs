@@ -30,7 +30,7 @@ pub(crate) fn page(title: &str, body: &str) -> Response {
         .into_response()
 }
 
-const STYLE: &str = "body{font-family:'Noto Sans CJK SC','PingFang SC','Microsoft YaHei',sans-serif;\
+const STYLE: &str = "body{font-family:'Noto Sans CJK SC','PingFang SC','Microsoft YaHei','WenQuanYi Micro Hei',sans-serif;\
 max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;line-height:1.6}\
 h1{font-size:1.5rem;border-bottom:3px solid #b71c1c;padding-bottom:.4rem}\
 label{display:block;margin:.6rem 0 .2rem}input{font-size:1rem;padding:.4rem;width:100%;box-sizing:border-box}\

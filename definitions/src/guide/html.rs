@@ -26,7 +26,7 @@ fn cell(v: Option<&str>) -> String {
 }
 
 const STYLE: &str = "
-body{font-family:'Noto Sans CJK SC','Source Han Sans SC','PingFang SC','Microsoft YaHei',sans-serif;
+body{font-family:'Noto Sans CJK SC','Source Han Sans SC','PingFang SC','Microsoft YaHei','WenQuanYi Micro Hei',sans-serif;
   max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;line-height:1.55}
 h1{font-size:1.6rem;border-bottom:3px solid #b71c1c;padding-bottom:.4rem}
 h2{font-size:1.2rem;margin-top:1.8rem;color:#b71c1c}
