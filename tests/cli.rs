@@ -119,3 +119,37 @@ fn audit_verify_names_a_tampered_event() {
         ),
     }
 }
+
+#[test]
+fn guide_writes_html_and_markdown_and_refuses_a_broken_bundle() {
+    let (code, html, err) = yijian(&["guide", "definitions/catalog/newborn.yaml"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        html.starts_with("<!doctype html>") && html.contains("办事指南"),
+        "{html}"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("guide.md");
+    let out_arg = out.display().to_string();
+    let (code, stdout, err) = yijian(&[
+        "guide",
+        "definitions/catalog/newborn.yaml",
+        "--format",
+        "markdown",
+        "--out",
+        &out_arg,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.is_empty(), "written to the file, not printed");
+    let md = std::fs::read_to_string(&out).expect("written");
+    assert!(md.starts_with("# ") && md.contains("## 申请材料"), "{md}");
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(
+        &broken,
+        "yijian: 1\nid: x\nversion: 1\ntitle: x\ntasks: {}\n",
+    )
+    .expect("write");
+    let (code, _, err) = yijian(&["guide", &broken.display().to_string()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("cannot write the guide"), "{err}");
+}
