@@ -127,7 +127,7 @@ pub(crate) async fn submit<S: Store + Clone>(
             unavailable: body.unavailable,
             commitments: body.commitments,
             via: Some(via),
-            progress_code: Some(sealed),
+            progress_code: Some(sealed.clone()),
         },
         idempotency_key: key.clone(),
         actor: Some(caller.actor()),
@@ -136,7 +136,18 @@ pub(crate) async fn submit<S: Store + Clone>(
     let view = st.run(async move { engine.submit(req).await }).await?;
     st.index().note(&view);
     let mut answer = CaseBody::from(&view);
-    answer.progress_code = Some(code);
+    // The code goes on the receipt only if this call created the case: a repeat of an
+    // earlier submission (same key) found a case sealed with another code.
+    let ours = st
+        .engine()
+        .inspect(&view.case_no, move |s| {
+            s.progress_code.as_deref() == Some(sealed.as_str())
+        })
+        .await
+        .unwrap_or(false);
+    if ours {
+        answer.progress_code = Some(code);
+    }
     if let Some(k) = key {
         st.remember(format!("submit:{k}"), &answer);
     }
