@@ -4,6 +4,7 @@
 //! - `catalog`: every shipped bundle checks without errors and draws.
 //! - `cli`: the `yijian` command as a designer runs it.
 //! - `failover`: three `yijian serve` processes on one PostgreSQL, two killed with SIGKILL.
+//! - `openapi_fuzz`: schemathesis against the served OpenAPI of a `yijian serve` process.
 //! - `recovery`: a child process killed with SIGKILL 20 times on a SQLite file loses nothing.
 //! - `simulate`: `yijian simulate` scripts and `yijian calendar add`, run as processes.
 
@@ -11,5 +12,6 @@ mod api;
 mod catalog;
 mod cli;
 mod failover;
+mod openapi_fuzz;
 mod recovery;
 mod simulate;

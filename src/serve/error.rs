@@ -134,7 +134,7 @@ pub struct ErrorDetail {
     /// For people.
     pub message: String,
     /// Structured details (problems, diagnostics, the current lease…), or null.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub details: Value,
 }
 

@@ -25,7 +25,7 @@ use super::routes::{actions, bundles, cases, ops, queues};
         ops::incidents, ops::retry, ops::cancel, ops::healthz, ops::readyz, ops::metrics,
         progress::lookup,
     ),
-    modifiers(&Bearer),
+    modifiers(&Bearer, &CommonAnswers),
     tags(
         (name = "bundles", description = "Deploy and read bundles (admin deploys)"),
         (name = "cases", description = "The window: submit, read, supplement, withdraw, evaluate; triggers"),
@@ -47,6 +47,60 @@ impl Modify for Bearer {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// The answers any operation may give besides its own: a malformed request (400), a body
+/// over the limit (413), no or a wrong token (401) and a token that may not do it (403) on
+/// secured operations, an overloaded or stopping service (503 with `Retry-After`). Added
+/// where an operation does not declare them itself.
+struct CommonAnswers;
+
+impl Modify for CommonAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let answer = |text: &str| {
+            ResponseBuilder::new()
+                .description(text)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.delete.as_mut(),
+                item.patch.as_mut(),
+            ];
+            for op in ops.into_iter().flatten() {
+                let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                let has_body = op.request_body.is_some();
+                let mut add = |code: &str, text: &str| {
+                    op.responses
+                        .responses
+                        .entry(code.to_owned())
+                        .or_insert_with(|| answer(text).into());
+                };
+                add("400", "The request is malformed (path, query or body)");
+                if has_body {
+                    add("413", "The body is over the size limit");
+                }
+                if secured {
+                    add("401", "No token, or not a valid one");
+                    add("403", "The token may not do this");
+                }
+                add(
+                    "503",
+                    "Overloaded, timed out or shutting down (see Retry-After)",
+                );
+            }
+        }
     }
 }
 
