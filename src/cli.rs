@@ -1,6 +1,7 @@
 //! Command-line arguments and the dispatch to each command.
 
 mod audit;
+mod backup;
 mod calendar;
 mod check;
 mod graph;
@@ -98,6 +99,14 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Copy a SQLite store to a new file while it serves (PostgreSQL: use pg_dump).
+    Backup {
+        /// The new file.
+        path: PathBuf,
+        /// The store.
+        #[arg(long, default_value = "sqlite://yijian.db?mode=rw")]
+        db: String,
     },
 }
 
@@ -236,5 +245,6 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit {
             command: AuditCommand::Verify { case, db },
         } => audit::verify(&db, case.as_deref()),
+        Command::Backup { path, db } => backup::run(&db, &path),
     }
 }

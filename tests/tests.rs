@@ -1,6 +1,7 @@
 //! Integration tests of the `yijian` package, one binary.
 //!
 //! - `api`: the HTTP service over real sockets (`yijian serve`'s app, SQLite in a temp dir).
+//! - `backup`: `yijian backup` while serving; the copy verifies and continues the open cases.
 //! - `catalog`: every shipped bundle checks without errors and draws.
 //! - `cli`: the `yijian` command as a designer runs it.
 //! - `failover`: three `yijian serve` processes on one PostgreSQL, two killed with SIGKILL.
@@ -9,6 +10,7 @@
 //! - `simulate`: `yijian simulate` scripts and `yijian calendar add`, run as processes.
 
 mod api;
+mod backup;
 mod catalog;
 mod cli;
 mod failover;

@@ -187,6 +187,38 @@ impl SqlStore {
         &self.inner.hooks
     }
 
+    /// Writes a consistent copy of a SQLite store to `path` while it serves (`VACUUM INTO`:
+    /// one read transaction, so the copy is the store at one instant, every commit whole).
+    /// The copy is a plain SQLite file: serve it with `--db sqlite://PATH?mode=rw`.
+    ///
+    /// # Errors
+    /// `Unavailable` when the path exists already or cannot be written; `Corrupt` on
+    /// PostgreSQL, which is backed up with its own tools (`pg_dump`, docs/store.md).
+    #[instrument(skip(self), err)]
+    pub async fn backup_to(&self, path: &std::path::Path) -> Result<()> {
+        use sea_orm::Statement;
+        if self.backend() != DbBackend::Sqlite {
+            return Err(StoreError::Corrupt {
+                message: "backup_to copies SQLite stores; back PostgreSQL up with pg_dump (docs/store.md)".to_owned(),
+            });
+        }
+        if path.exists() {
+            return Err(StoreError::Unavailable {
+                message: format!("{} exists already; back up to a new file", path.display()),
+            });
+        }
+        let target = path.to_string_lossy().into_owned();
+        self.db()
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                "VACUUM INTO ?1",
+                [target.into()],
+            ))
+            .await
+            .map_err(|e| error::db("backup", e))?;
+        Ok(())
+    }
+
     /// Recomputes the audit chains of one case (`Some`) or of every case (`None`) and
     /// returns the first broken link of each broken case; empty means intact. An unknown
     /// case has no chain to break.

@@ -1,0 +1,163 @@
+//! `yijian backup` while `yijian serve` runs: the copy passes `audit verify`, and a server
+//! started on it continues the open cases (a department fetches and decides a task that was
+//! open when the copy was taken).
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// A `yijian serve` process in `dir` on `db`; killed when dropped.
+struct Serve(Child, String);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn serve(dir: &Path, db: &str) -> Serve {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("definitions/catalog");
+    let child = Command::new(env!("CARGO_BIN_EXE_yijian"))
+        .args(["serve", "--db", db, "--bundles"])
+        .arg(&catalog)
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn yijian serve");
+    let base = format!("http://127.0.0.1:{port}");
+    let start = Instant::now();
+    while !reqwest::get(format!("{base}/readyz"))
+        .await
+        .is_ok_and(|r| r.status() == StatusCode::OK)
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "serve did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Serve(child, base)
+}
+
+fn tokens(dir: &Path) -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(dir.join("yijian-dev-tokens.json")).expect("tokens"),
+    )
+    .expect("json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_while_serving_restores_and_continues_the_open_cases() {
+    let live = tempfile::tempdir().expect("temp dir");
+    let db = format!(
+        "sqlite://{}?mode=rwc",
+        live.path().join("yijian.db").display()
+    );
+    let node = serve(live.path(), &db).await;
+    let t = tokens(live.path());
+    let http = reqwest::Client::new();
+    let mut cases = Vec::new();
+    for i in 0..5 {
+        let app = json!({"bundle": "open-restaurant", "region": "320106",
+            "form": {"uscc": "91320106MA1XY01234", "shop_name": format!("备份面馆{i}"),
+                     "address": "南京市鼓楼区中山路1号", "operator_name": "王五", "floor_area": 120,
+                     "food_categories": [{"category": "hot_food"}], "partners": []},
+            "materials": {"lease": {"name": "租赁合同.pdf"}, "floor_plan": {"name": "平面图.pdf"},
+                          "food_safety_rules": {"name": "食品安全管理制度.pdf"}},
+            "idempotency_key": format!("backup-{i}")});
+        let r = http
+            .post(format!("{}/v1/cases", node.1))
+            .bearer_auth(t["window"].as_str().unwrap_or_default())
+            .json(&app)
+            .send()
+            .await
+            .expect("sent");
+        let status = r.status();
+        let v: Value = r.json().await.expect("json");
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        cases.push(v["case_no"].as_str().unwrap_or_default().to_owned());
+    }
+    let copy = live.path().join("backup.db");
+    let out = Command::new(env!("CARGO_BIN_EXE_yijian"))
+        .args(["backup", "--db", &db])
+        .arg(&copy)
+        .output()
+        .expect("yijian backup runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = Command::new(env!("CARGO_BIN_EXE_yijian"))
+        .args(["backup", "--db", &db])
+        .arg(&copy)
+        .output()
+        .expect("yijian backup runs");
+    assert!(
+        !again.status.success(),
+        "an existing file is not overwritten"
+    );
+    drop(node);
+
+    // Restore: the copy alone, in a new folder.
+    let restored = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(&copy, restored.path().join("yijian.db")).expect("restore the copy");
+    std::fs::copy(
+        live.path().join("yijian-dev-tokens.json"),
+        restored.path().join("yijian-dev-tokens.json"),
+    )
+    .expect("the same tokens");
+    let rdb = format!(
+        "sqlite://{}?mode=rw",
+        restored.path().join("yijian.db").display()
+    );
+    let verify = Command::new(env!("CARGO_BIN_EXE_yijian"))
+        .args(["audit", "verify", "--db", &rdb])
+        .output()
+        .expect("audit verify runs");
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    let node = serve(restored.path(), &rdb).await;
+    let market = t["departments"]["market"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let r = http
+        .post(format!("{}/v1/departments/market/tasks/fetch", node.1))
+        .bearer_auth(&market)
+        .json(&json!({"max": 10, "wait": "5s"}))
+        .send()
+        .await
+        .expect("sent");
+    let fetched: Value = r.json().await.expect("json");
+    let tasks = fetched["tasks"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        tasks.len(),
+        cases.len(),
+        "every open case's market task is in the restored queue: {fetched}"
+    );
+    for c in &cases {
+        let r = http
+            .get(format!("{}/v1/cases/{c}", node.1))
+            .bearer_auth(t["supervisor"].as_str().unwrap_or_default())
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(r.status(), StatusCode::OK, "case {c} is in the copy");
+    }
+}
