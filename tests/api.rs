@@ -5,6 +5,7 @@
 //! - `server`: the harness (start, call, restart, stop).
 //! - `flows`: end to end with three departments polling concurrently, a supplement round,
 //!   a single-task withdrawal, an evaluation; region scopes; leases across a restart.
+//! - `authz`: the authorisation matrix, every route × every kind of caller.
 //! - `bad_input`: the bad-input catalogue — each asserts the status, the error code, and
 //!   that the case's stored events did not change.
 //! - `walkthrough`: the steps of docs/walkthrough.md, so the document cannot rot.
@@ -26,6 +27,7 @@
 //!   `/engine-rest` to the outcome the native API gives.
 //! - `routing`: the router without a socket (`oneshot`): 404/405, OpenAPI, health.
 
+mod authz;
 mod bad_input;
 mod camunda;
 mod camunda_node;

@@ -159,6 +159,18 @@ pub(crate) async fn fetch_and_lock<S: Store + Clone>(
     CCaller(caller): CCaller,
     CJson(body): CJson<FetchAndLockBody>,
 ) -> Result<Json<Vec<LockedTask>>, CamundaError> {
+    // Only departments lock work: any other token is refused before the body is looked at.
+    if !matches!(caller.role, crate::serve::auth::Role::Department(_)) {
+        return Err(CamundaError::from(
+            crate::serve::error::ApiError::forbidden(
+                "forbidden",
+                format!(
+                    "a `{}` token may not fetch and lock; use a department's token",
+                    caller.role
+                ),
+            ),
+        ));
+    }
     let worker = body
         .worker_id
         .filter(|w| !w.trim().is_empty())
@@ -181,9 +193,6 @@ pub(crate) async fn fetch_and_lock<S: Store + Clone>(
     let Some(first) = topics.first() else {
         return Ok(Json(Vec::new()));
     };
-    if max == 0 {
-        return Ok(Json(Vec::new()));
-    }
     let department = first.department.clone();
     if let Some(t) = topics.iter().find(|t| t.department != department) {
         return Err(CamundaError::invalid(format!(
@@ -193,6 +202,9 @@ pub(crate) async fn fetch_and_lock<S: Store + Clone>(
         )));
     }
     caller.require_department(&department)?;
+    if max == 0 {
+        return Ok(Json(Vec::new()));
+    }
     let kinds = if topics.iter().any(|t| t.kind.is_none()) {
         Vec::new()
     } else {

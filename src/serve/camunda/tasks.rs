@@ -20,6 +20,19 @@ use crate::serve::body::{CompleteBody, DecisionKind, MissingBody};
 use crate::serve::routes::queues;
 use crate::serve::state::AppState;
 
+/// The unit an id names, for its department's token only (a command on it): found and
+/// authorised before the request's values are looked at, so another caller learns nothing
+/// from a validation error.
+async fn held<S: Store + Clone>(
+    st: &AppState<S>,
+    caller: &crate::serve::auth::Caller,
+    id: &str,
+) -> Result<(crate::serve::state::Located, unit::Snapshot), CamundaError> {
+    let found = unit::find(st, caller, id).await?;
+    caller.require_department(&found.0.department)?;
+    Ok(found)
+}
+
 /// The worker named in a body.
 fn worker_of(worker: Option<String>) -> Result<String, CamundaError> {
     worker
@@ -46,8 +59,8 @@ pub(crate) async fn complete<S: Store + Clone>(
     CPath(id): CPath<String>,
     CJson(body): CJson<CompleteExt>,
 ) -> Result<StatusCode, CamundaError> {
+    let (loc, snap) = held(&st, &caller, &id).await?;
     let worker = worker_of(body.worker_id)?;
-    let (loc, snap) = unit::find(&st, &caller, &id).await?;
     let token = snap.token_of(&worker, st.engine().clock().now())?;
     let declared = st
         .engine()
@@ -103,6 +116,7 @@ pub(crate) async fn bpmn_error<S: Store + Clone>(
     CPath(id): CPath<String>,
     CJson(body): CJson<BpmnErrorBody>,
 ) -> Result<StatusCode, CamundaError> {
+    let (loc, snap) = held(&st, &caller, &id).await?;
     let worker = worker_of(body.worker_id)?;
     let code = body.error_code.unwrap_or_default();
     let (decision, reason, missing) = match code.as_str() {
@@ -142,7 +156,6 @@ pub(crate) async fn bpmn_error<S: Store + Clone>(
             )));
         }
     };
-    let (loc, snap) = unit::find(&st, &caller, &id).await?;
     let token = snap.token_of(&worker, st.engine().clock().now())?;
     let native = CompleteBody {
         lease_token: Some(token),
@@ -179,6 +192,7 @@ pub(crate) async fn failure<S: Store + Clone>(
     CPath(id): CPath<String>,
     CJson(body): CJson<FailureBody>,
 ) -> Result<StatusCode, CamundaError> {
+    let (loc, snap) = held(&st, &caller, &id).await?;
     let worker = worker_of(body.worker_id)?;
     let retries = body
         .retries
@@ -192,7 +206,6 @@ pub(crate) async fn failure<S: Store + Clone>(
         Some(0) | None => None,
         Some(ms) => Some(millis("retryTimeout", ms)?),
     };
-    let (loc, snap) = unit::find(&st, &caller, &id).await?;
     let token = snap.token_of(&worker, st.engine().clock().now())?;
     let message = body
         .error_message
@@ -227,13 +240,13 @@ pub(crate) async fn extend_lock<S: Store + Clone>(
     CPath(id): CPath<String>,
     CJson(body): CJson<ExtendLockBody>,
 ) -> Result<StatusCode, CamundaError> {
+    let (loc, snap) = held(&st, &caller, &id).await?;
     let worker = worker_of(body.worker_id)?;
     let lock = millis(
         "newDuration",
         body.new_duration
             .ok_or_else(|| CamundaError::invalid("`newDuration` is required"))?,
     )?;
-    let (loc, snap) = unit::find(&st, &caller, &id).await?;
     let token = snap.token_of(&worker, st.engine().clock().now())?;
     queues::heartbeat_one(&st, &caller, &loc.task_id(), token, lock).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -255,13 +268,13 @@ pub(crate) async fn lock<S: Store + Clone>(
     CPath(id): CPath<String>,
     CJson(body): CJson<LockBody>,
 ) -> Result<StatusCode, CamundaError> {
+    let (loc, snap) = held(&st, &caller, &id).await?;
     let worker = worker_of(body.worker_id)?;
     let lock = millis(
         "lockDuration",
         body.lock_duration
             .ok_or_else(|| CamundaError::invalid("`lockDuration` is required"))?,
     )?;
-    let (loc, snap) = unit::find(&st, &caller, &id).await?;
     let now = st.engine().clock().now();
     if let Some(l) = snap.holder(now) {
         if l.worker != worker {
@@ -301,8 +314,7 @@ pub(crate) async fn unlock<S: Store + Clone>(
     CCaller(caller): CCaller,
     CPath(id): CPath<String>,
 ) -> Result<StatusCode, CamundaError> {
-    let (loc, snap) = unit::find(&st, &caller, &id).await?;
-    caller.require_department(&loc.department)?;
+    let (loc, snap) = held(&st, &caller, &id).await?;
     let now = st.engine().clock().now();
     if let Some(l) = snap.holder(now) {
         // A lease that ends now: the unit is free for the next fetch.
