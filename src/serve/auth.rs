@@ -272,6 +272,10 @@ fn token_of(header: &str) -> Option<String> {
     Some(password.to_owned())
 }
 
+/// Wrong tokens one client address may send in [`super::public::limiter::WINDOW`] before
+/// it is refused (429) until the window ends.
+pub const WRONG_TOKENS: u32 = 100;
+
 /// The caller of a request, authenticated by its `Authorization` header (`Bearer`, or
 /// `Basic` with the token as password).
 #[derive(Debug, Clone)]
@@ -305,11 +309,31 @@ impl<S: Store + Clone> FromRequestParts<AppState<S>> for Caller {
             .and_then(token_of)
             .filter(|t| !t.is_empty())
             .ok_or_else(missing)?;
-        state
-            .tokens()
-            .authenticate(&token)
-            .map(Caller)
-            .ok_or_else(|| ApiError::unauthorized("invalid_token", "the token is not valid"))
+        // Wrong tokens are counted per client address; past the limit the address is
+        // refused for a while, whatever it sends.
+        let client = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map_or_else(|| "local".to_owned(), |c| c.0.ip().to_string());
+        let key = format!("token:{client}");
+        let limiter = state.token_limiter();
+        if let super::public::limiter::Verdict::Refuse(left) = limiter.check_one(&key, WRONG_TOKENS)
+        {
+            return Err(ApiError::TooMany {
+                message: "too many wrong tokens from this address; try again later".to_owned(),
+                retry_after: u32::try_from(left.as_secs().max(1)).unwrap_or(u32::MAX),
+            });
+        }
+        match state.tokens().authenticate(&token) {
+            Some(p) => Ok(Caller(p)),
+            None => {
+                limiter.failed_one(&key);
+                Err(ApiError::unauthorized(
+                    "invalid_token",
+                    "the token is not valid",
+                ))
+            }
+        }
     }
 }
 

@@ -94,6 +94,10 @@ impl Modify for CommonAnswers {
                 if secured {
                     add("401", "No token, or not a valid one");
                     add("403", "The token may not do this");
+                    add(
+                        "429",
+                        "Too many wrong tokens from this address (see Retry-After)",
+                    );
                 }
                 add(
                     "503",

@@ -81,6 +81,7 @@ struct Shared<S: Store> {
     waiters: Arc<Semaphore>,
     closing: watch::Sender<bool>,
     progress: super::public::limiter::Limiter,
+    wrong_tokens: super::public::limiter::Limiter,
 }
 
 /// Builds an [`AppState`].
@@ -147,6 +148,7 @@ impl<S: Store> AppStateBuilder<S> {
                 counters: Counters::default(),
                 closing,
                 progress: Default::default(),
+                wrong_tokens: Default::default(),
             }),
         }
     }
@@ -199,6 +201,10 @@ impl<S: Store + Clone> AppState<S> {
     /// The case index.
     pub fn index(&self) -> &CaseIndex {
         &self.inner.index
+    }
+
+    pub(crate) fn token_limiter(&self) -> &super::public::limiter::Limiter {
+        &self.inner.wrong_tokens
     }
 
     pub(crate) fn progress_limiter(&self) -> &super::public::limiter::Limiter {

@@ -381,3 +381,31 @@ async fn every_route_times_every_caller_answers_as_the_matrix_says() {
     );
     server.stop().await;
 }
+
+/// Repeated wrong tokens from one address are refused for a while — the right token too,
+/// or guessing would go on — with `Retry-After`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_wrong_tokens_are_rate_limited() {
+    let server = Server::start().await;
+    for i in 0..yijian::serve::auth::WRONG_TOKENS {
+        let (s, _) = server
+            .call(
+                Method::GET,
+                "/v1/bundles",
+                Some(&format!("guess-{i}")),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    let res = server
+        .client
+        .get(format!("{}/v1/bundles", server.base))
+        .bearer_auth(&server.tokens.admin)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().get("retry-after").is_some());
+    server.stop().await;
+}

@@ -62,6 +62,35 @@ impl Limiter {
         Verdict::Go((STEP * n).min(MOST))
     }
 
+    /// Whether `key` may try again: refused once it failed `most` times in the window.
+    pub(crate) fn check_one(&self, key: &str, most: u32) -> Verdict {
+        let now = Instant::now();
+        let map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        match map
+            .get(key)
+            .filter(|(_, since)| now.duration_since(*since) < WINDOW)
+        {
+            Some((n, since)) if *n >= most => {
+                Verdict::Refuse(WINDOW.saturating_sub(now.duration_since(*since)))
+            }
+            _ => Verdict::Go(Duration::ZERO),
+        }
+    }
+
+    /// Counts a failure of `key` alone.
+    pub(crate) fn failed_one(&self, key: &str) {
+        let now = Instant::now();
+        let mut map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= CAPACITY {
+            map.retain(|_, (_, since)| now.duration_since(*since) < WINDOW);
+        }
+        let e = map.entry(key.to_owned()).or_insert((0, now));
+        if now.duration_since(e.1) >= WINDOW {
+            *e = (0, now);
+        }
+        e.0 += 1;
+    }
+
     /// Counts a wrong code (or an unknown case number: the two are not told apart).
     pub(crate) fn failed(&self, client: &str, case_no: &str) {
         let now = Instant::now();
