@@ -340,6 +340,20 @@ fn body_of(work: &Work) -> serde_json::Result<Vec<u8>> {
     serde_json::to_vec(&map)
 }
 
+/// Classifies a back office's answer — status, `Retry-After`, body — exactly as a delivery
+/// does, and describes the outcome in one line. For the fuzz targets (`fuzz/`); not part of
+/// the adapter's API.
+#[doc(hidden)]
+pub fn classify_answer(status: u16, retry_after: Option<&str>, body: &[u8]) -> String {
+    let Ok(status) = reqwest::StatusCode::from_u16(status) else {
+        return "not an HTTP status".to_owned();
+    };
+    format!(
+        "{:?}",
+        response::classify(status, retry_after, body, std::time::SystemTime::now())
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
