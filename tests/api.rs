@@ -21,6 +21,7 @@
 //!   idempotent submissions, search over cases closed before it; commit batch sizes in
 //!   `/metrics`.
 //! - `example`: examples/backoffice_worker.rs run as processes to a finished case.
+//! - `catalogue`: docs/bad-input.md row by row; the whole store unchanged after each.
 //! - `camunda`: `/engine-rest` endpoint by endpoint: shapes, errors, lock ownership.
 //! - `camunda_node`: the published Camunda JavaScript client completes a case.
 //! - `camunda_python`: the published Camunda Python client drives a case through
@@ -32,6 +33,7 @@ mod bad_input;
 mod camunda;
 mod camunda_node;
 mod camunda_python;
+mod catalogue;
 mod example;
 mod flows;
 mod pages;
