@@ -84,7 +84,7 @@ async fn digest(server: &Server) -> String {
                         Err(_) => match r.try_get_by_index::<Option<i64>>(i) {
                             Ok(v) => cols.push(v.map_or_else(|| "∅".into(), |n| n.to_string())),
                             Err(_) => match r.try_get_by_index::<Option<Vec<u8>>>(i) {
-                                Ok(v) => cols.push(format!("{:?}", v)),
+                                Ok(v) => cols.push(format!("{v:?}")),
                                 Err(_) => break,
                             },
                         },
