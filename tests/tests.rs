@@ -6,6 +6,7 @@
 //! - `cli`: the `yijian` command as a designer runs it.
 //! - `failover`: three `yijian serve` processes on one PostgreSQL, two killed with SIGKILL.
 //! - `openapi_fuzz`: schemathesis against the served OpenAPI of a `yijian serve` process.
+//! - `pg_outage`: PostgreSQL stopped and started under load; nothing lost, the node heals.
 //! - `recovery`: a child process killed with SIGKILL 20 times on a SQLite file loses nothing.
 //! - `simulate`: `yijian simulate` scripts and `yijian calendar add`, run as processes.
 
@@ -15,5 +16,6 @@ mod catalog;
 mod cli;
 mod failover;
 mod openapi_fuzz;
+mod pg_outage;
 mod recovery;
 mod simulate;
