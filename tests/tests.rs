@@ -8,6 +8,7 @@
 //! - `openapi_fuzz`: schemathesis against the served OpenAPI of a `yijian serve` process.
 //! - `pg_outage`: PostgreSQL stopped and started under load; nothing lost, the node heals.
 //! - `recovery`: a child process killed with SIGKILL 20 times on a SQLite file loses nothing.
+//! - `sqlite_full`: SQLite on a full disk refuses writes, loses nothing, heals with space.
 //! - `simulate`: `yijian simulate` scripts and `yijian calendar add`, run as processes.
 
 mod api;
@@ -19,3 +20,4 @@ mod openapi_fuzz;
 mod pg_outage;
 mod recovery;
 mod simulate;
+mod sqlite_full;

@@ -1,0 +1,188 @@
+//! SQLite on a full disk (a 2 MiB tmpfs the test mounts): once the disk is full each write is
+//! refused with `503 store_unavailable` and `Retry-After`, nothing acknowledged is lost,
+//! reads go on; when the disk grows (the tmpfs remounted larger) the same process writes
+//! again without a restart, and the audit chains verify.
+//!
+//! Needs root and `mount`, as `.ci/run` has; says so and skips otherwise.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn mount(dir: &Path, size: &str, remount: bool) -> bool {
+    let opts = if remount {
+        format!("remount,size={size}")
+    } else {
+        format!("size={size}")
+    };
+    Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &opts, "tmpfs"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_refuses_writes_loses_nothing_and_heals_when_space_returns() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let disk = tmp.path().join("disk");
+    std::fs::create_dir_all(&disk).expect("dir");
+    if !mount(&disk, "2m", false) {
+        println!("cannot mount a tmpfs here (needs root); skipping");
+        return;
+    }
+    let _mounted = Mounted(disk.clone());
+    let db = format!("sqlite://{}?mode=rwc", disk.join("yijian.db").display());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("definitions/catalog");
+    let _serve = Serve(
+        Command::new(env!("CARGO_BIN_EXE_yijian"))
+            .args(["serve", "--db", &db, "--bundles"])
+            .arg(&catalog)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .current_dir(tmp.path())
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("yijian serve"),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let start = Instant::now();
+    while !http
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == StatusCode::OK)
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "serve did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let tokens: Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("yijian-dev-tokens.json")).expect("tokens"),
+    )
+    .expect("json");
+    let window = tokens["window"].as_str().expect("window").to_owned();
+    let supervisor = tokens["supervisor"]
+        .as_str()
+        .expect("supervisor")
+        .to_owned();
+    let submit = |i: usize| {
+        let (http, base, window) = (http.clone(), base.clone(), window.clone());
+        async move {
+            let app = json!({"bundle": "open-restaurant", "region": "320106",
+                "form": {"uscc": "91320106MA1XY01234", "shop_name": format!("面馆{i}"), "address": "南京市鼓楼区",
+                         "operator_name": "王五", "floor_area": 120, "food_categories": [{"category": "hot_food"}],
+                         "partners": []},
+                "materials": {"lease": {"name": "a.pdf"}, "floor_plan": {"name": "b.pdf"},
+                              "food_safety_rules": {"name": "c.pdf"}},
+                "idempotency_key": format!("full-{i}")});
+            let r = http
+                .post(format!("{base}/v1/cases"))
+                .bearer_auth(&window)
+                .json(&app)
+                .send()
+                .await
+                .expect("sent");
+            let status = r.status();
+            let retry = r.headers().get("retry-after").is_some();
+            (
+                status,
+                retry,
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let mut acknowledged = Vec::new();
+    let mut full_at = None;
+    for i in 0..2_000 {
+        let (s, retry, v) = submit(i).await;
+        if s == StatusCode::CREATED {
+            acknowledged.push(v["case_no"].as_str().unwrap_or_default().to_owned());
+            continue;
+        }
+        assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+        assert!(retry, "with Retry-After");
+        assert_eq!(v["error"]["code"], "store_unavailable", "{v}");
+        full_at = Some(i);
+        break;
+    }
+    let full_at = full_at.expect("the disk filled up");
+    assert!(!acknowledged.is_empty());
+    // Reads go on while writes are refused.
+    let r = http
+        .get(format!("{base}/v1/cases/{}", acknowledged[0]))
+        .bearer_auth(&supervisor)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), StatusCode::OK);
+    // More space: the same process writes again; the refused key is created once.
+    assert!(mount(&disk, "64m", true), "remount larger");
+    let start = Instant::now();
+    loop {
+        let (s, _, v) = submit(full_at).await;
+        if s == StatusCode::CREATED {
+            acknowledged.push(v["case_no"].as_str().unwrap_or_default().to_owned());
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "writes did not resume: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for no in &acknowledged {
+        let r = http
+            .get(format!("{base}/v1/cases/{no}"))
+            .bearer_auth(&supervisor)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "acknowledged case {no} is stored"
+        );
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_yijian"))
+        .args(["audit", "verify", "--db", &db])
+        .output()
+        .expect("audit");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    println!("the disk filled after {} cases", acknowledged.len() - 1);
+}
