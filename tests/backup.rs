@@ -2,61 +2,12 @@
 //! started on it continues the open cases (a department fetches and decides a task that was
 //! open when the copy was taken).
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-/// A `yijian serve` process in `dir` on `db`; killed when dropped.
-struct Serve(Child, String);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn serve(dir: &Path, db: &str) -> Serve {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("definitions/catalog");
-    let child = Command::new(env!("CARGO_BIN_EXE_yijian"))
-        .args(["serve", "--db", db, "--bundles"])
-        .arg(&catalog)
-        .arg("--listen")
-        .arg(format!("127.0.0.1:{port}"))
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn yijian serve");
-    let base = format!("http://127.0.0.1:{port}");
-    let start = Instant::now();
-    while !reqwest::get(format!("{base}/readyz"))
-        .await
-        .is_ok_and(|r| r.status() == StatusCode::OK)
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "serve did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Serve(child, base)
-}
-
-fn tokens(dir: &Path) -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(dir.join("yijian-dev-tokens.json")).expect("tokens"),
-    )
-    .expect("json")
-}
+use crate::process::{serve, tokens};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_taken_while_serving_restores_and_continues_the_open_cases() {
@@ -78,7 +29,7 @@ async fn a_backup_taken_while_serving_restores_and_continues_the_open_cases() {
                           "food_safety_rules": {"name": "食品安全管理制度.pdf"}},
             "idempotency_key": format!("backup-{i}")});
         let r = http
-            .post(format!("{}/v1/cases", node.1))
+            .post(format!("{}/v1/cases", node.base))
             .bearer_auth(t["window"].as_str().unwrap_or_default())
             .json(&app)
             .send()
@@ -138,7 +89,7 @@ async fn a_backup_taken_while_serving_restores_and_continues_the_open_cases() {
         .unwrap_or_default()
         .to_owned();
     let r = http
-        .post(format!("{}/v1/departments/market/tasks/fetch", node.1))
+        .post(format!("{}/v1/departments/market/tasks/fetch", node.base))
         .bearer_auth(&market)
         .json(&json!({"max": 10, "wait": "5s"}))
         .send()
@@ -153,7 +104,7 @@ async fn a_backup_taken_while_serving_restores_and_continues_the_open_cases() {
     );
     for c in &cases {
         let r = http
-            .get(format!("{}/v1/cases/{c}", node.1))
+            .get(format!("{}/v1/cases/{c}", node.base))
             .bearer_auth(t["supervisor"].as_str().unwrap_or_default())
             .send()
             .await

@@ -8,7 +8,7 @@
 //! (to run them as `postgres`), as `.ci/run` has, and says so and skips otherwise.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -77,15 +77,6 @@ impl Drop for Cluster {
     }
 }
 
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn application(i: usize) -> Value {
     json!({"bundle": "open-restaurant", "region": "320106",
         "form": {"uscc": "91320106MA1XY01234", "shop_name": format!("面馆{i}"), "address": "南京市鼓楼区",
@@ -138,25 +129,8 @@ async fn a_postgres_outage_mid_load_loses_nothing_and_heals_by_itself() {
     let url = format!("postgres://postgres@127.0.0.1:{port}/outage");
 
     let work = tempfile::tempdir().expect("temp dir");
-    let http_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
-    let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("definitions/catalog");
-    let _serve = Serve(
-        Command::new(env!("CARGO_BIN_EXE_yijian"))
-            .args(["serve", "--db", &url, "--bundles"])
-            .arg(&catalog)
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{http_port}"))
-            .current_dir(work.path())
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("yijian serve"),
-    );
-    let base = format!("http://127.0.0.1:{http_port}");
+    let node = crate::process::serve(work.path(), &url).await;
+    let base = node.base.clone();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(40))
         .build()
@@ -168,18 +142,7 @@ async fn a_postgres_outage_mid_load_loses_nothing_and_heals_by_itself() {
             .map(|r| r.status())
             .ok()
     };
-    let start = Instant::now();
-    while ready(http.clone(), base.clone()).await != Some(StatusCode::OK) {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "serve did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let tokens: Value = serde_json::from_str(
-        &std::fs::read_to_string(work.path().join("yijian-dev-tokens.json")).expect("tokens"),
-    )
-    .expect("json");
+    let tokens = crate::process::tokens(work.path());
     let window = tokens["window"].as_str().expect("window").to_owned();
 
     let submit = |i: usize| {

@@ -6,7 +6,7 @@
 //! Needs root and `mount`, as `.ci/run` has; says so and skips otherwise.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -17,15 +17,6 @@ struct Mounted(PathBuf);
 impl Drop for Mounted {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 
@@ -55,43 +46,10 @@ async fn a_full_disk_refuses_writes_loses_nothing_and_heals_when_space_returns()
     }
     let _mounted = Mounted(disk.clone());
     let db = format!("sqlite://{}?mode=rwc", disk.join("yijian.db").display());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
-    let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("definitions/catalog");
-    let _serve = Serve(
-        Command::new(env!("CARGO_BIN_EXE_yijian"))
-            .args(["serve", "--db", &db, "--bundles"])
-            .arg(&catalog)
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
-            .current_dir(tmp.path())
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("yijian serve"),
-    );
-    let base = format!("http://127.0.0.1:{port}");
+    let node = crate::process::serve(tmp.path(), &db).await;
+    let base = node.base.clone();
     let http = reqwest::Client::new();
-    let start = Instant::now();
-    while !http
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status() == StatusCode::OK)
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "serve did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let tokens: Value = serde_json::from_str(
-        &std::fs::read_to_string(tmp.path().join("yijian-dev-tokens.json")).expect("tokens"),
-    )
-    .expect("json");
+    let tokens = crate::process::tokens(tmp.path());
     let window = tokens["window"].as_str().expect("window").to_owned();
     let supervisor = tokens["supervisor"]
         .as_str()

@@ -7,6 +7,7 @@
 //! - `failover`: three `yijian serve` processes on one PostgreSQL, two killed with SIGKILL.
 //! - `openapi_fuzz`: schemathesis against the served OpenAPI of a `yijian serve` process.
 //! - `pg_outage`: PostgreSQL stopped and started under load; nothing lost, the node heals.
+//! - `process`: `yijian serve` as a process, for the tests that need one.
 //! - `recovery`: a child process killed with SIGKILL 20 times on a SQLite file loses nothing.
 //! - `sqlite_full`: SQLite on a full disk refuses writes, loses nothing, heals with space.
 //! - `simulate`: `yijian simulate` scripts and `yijian calendar add`, run as processes.
@@ -18,6 +19,7 @@ mod cli;
 mod failover;
 mod openapi_fuzz;
 mod pg_outage;
+mod process;
 mod recovery;
 mod simulate;
 mod sqlite_full;

@@ -176,6 +176,22 @@ pub fn channel_label(channel: &str) -> String {
 }
 
 impl Guide {
+    /// The 基本信息 table: `(label, value)`, `None` where the bundle says nothing.
+    pub fn basics(&self) -> Vec<(&'static str, Option<String>)> {
+        let list = |v: &[String]| Some(v.join("、")).filter(|t| !t.is_empty());
+        vec![
+            ("服务对象", list(&self.applicants)),
+            ("办理渠道", list(&self.channels)),
+            ("办理地点", self.where_to_apply.clone()),
+            ("办理时间", self.hours.clone()),
+            ("承诺时限", self.time_limit.clone()),
+            ("法定时限", self.statutory_limit.clone()),
+            ("咨询电话", self.consult_phone.clone()),
+            ("投诉电话", self.complaint_phone.clone()),
+            ("补正期限", Some(self.supplement_within.clone())),
+        ]
+    }
+
     /// The guide of a compiled bundle.
     pub fn of(bp: &Blueprint) -> Guide {
         let g = &bp.guide;

@@ -64,23 +64,7 @@ pub fn render_html(g: &Guide) -> String {
         let _ = write!(s, "<p>{}</p>", escape(d));
     }
     s.push_str("<h2>基本信息</h2><table id=\"basics\">");
-    let rows = [
-        (
-            "服务对象",
-            Some(g.applicants.join("、")).filter(|t| !t.is_empty()),
-        ),
-        (
-            "办理渠道",
-            Some(g.channels.join("、")).filter(|t| !t.is_empty()),
-        ),
-        ("办理地点", g.where_to_apply.clone()),
-        ("办理时间", g.hours.clone()),
-        ("承诺时限", g.time_limit.clone()),
-        ("法定时限", g.statutory_limit.clone()),
-        ("咨询电话", g.consult_phone.clone()),
-        ("投诉电话", g.complaint_phone.clone()),
-        ("补正期限", Some(g.supplement_within.clone())),
-    ];
+    let rows = g.basics();
     for (k, v) in rows {
         let _ = write!(s, "<tr><th>{k}</th><td>{}</td></tr>", cell(v.as_deref()));
     }

@@ -22,23 +22,7 @@ pub fn render_markdown(g: &Guide) -> String {
         let _ = writeln!(s, "{}\n", md(d));
     }
     s.push_str("## 基本信息\n\n| 项目 | 内容 |\n|---|---|\n");
-    let rows = [
-        (
-            "服务对象",
-            Some(g.applicants.join("、")).filter(|t| !t.is_empty()),
-        ),
-        (
-            "办理渠道",
-            Some(g.channels.join("、")).filter(|t| !t.is_empty()),
-        ),
-        ("办理地点", g.where_to_apply.clone()),
-        ("办理时间", g.hours.clone()),
-        ("承诺时限", g.time_limit.clone()),
-        ("法定时限", g.statutory_limit.clone()),
-        ("咨询电话", g.consult_phone.clone()),
-        ("投诉电话", g.complaint_phone.clone()),
-        ("补正期限", Some(g.supplement_within.clone())),
-    ];
+    let rows = g.basics();
     for (k, v) in rows {
         let _ = writeln!(s, "| {k} | {} |", or_dash(v.as_deref()));
     }
