@@ -21,6 +21,11 @@ pub struct CaseView {
     /// The channel that took the application (`window`, `portal`…), when recorded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
+    /// The sealed progress-query code of the submission ([`crate::Submission::progress_code`]):
+    /// tells the caller whether a submission created the case or found it. Never
+    /// serialised.
+    #[serde(skip)]
+    pub progress_code: Option<String>,
     /// `running`, `awaiting_supplement`, or the outcome.
     pub status: String,
     /// The outcome, once closed.
@@ -138,6 +143,7 @@ impl CaseView {
         }
         CaseView {
             channel: state.channel.as_deref().map(str::to_owned),
+            progress_code: state.progress_code.clone(),
             case_no: state.case_no.clone(),
             bundle: bp.id.to_string(),
             version: bp.version,

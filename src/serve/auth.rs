@@ -311,13 +311,12 @@ impl<S: Store + Clone> FromRequestParts<AppState<S>> for Caller {
             .ok_or_else(missing)?;
         // Wrong tokens are counted per client address; past the limit the address is
         // refused for a while, whatever it sends.
-        let client = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map_or_else(|| "local".to_owned(), |c| c.0.ip().to_string());
-        let key = format!("token:{client}");
         let limiter = state.token_limiter();
-        if let super::public::limiter::Verdict::Refuse(left) = limiter.check_one(&key, WRONG_TOKENS)
+        let key = || format!("token:{}", super::public::limiter::client_of(parts));
+        // Nothing to look up (and no key to build) until some wrong token was counted.
+        if limiter.counted()
+            && let super::public::limiter::Verdict::Refuse(left) =
+                limiter.check_one(&key(), WRONG_TOKENS)
         {
             return Err(ApiError::TooMany {
                 message: "too many wrong tokens from this address; try again later".to_owned(),
@@ -327,7 +326,7 @@ impl<S: Store + Clone> FromRequestParts<AppState<S>> for Caller {
         match state.tokens().authenticate(&token) {
             Some(p) => Ok(Caller(p)),
             None => {
-                limiter.failed_one(&key);
+                limiter.failed_one(&key());
                 Err(ApiError::unauthorized(
                     "invalid_token",
                     "the token is not valid",

@@ -151,6 +151,18 @@ impl From<ApiError> for CamundaError {
     }
 }
 
+impl From<yijian_engine::EngineError> for CamundaError {
+    fn from(e: yijian_engine::EngineError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+impl From<yijian_engine::store::StoreError> for CamundaError {
+    fn from(e: yijian_engine::store::StoreError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
 impl IntoResponse for CamundaError {
     fn into_response(self) -> Response {
         let body = ErrorJson {

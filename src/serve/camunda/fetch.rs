@@ -260,7 +260,7 @@ pub(crate) async fn fetch_and_lock<S: Store + Clone>(
                 .engine()
                 .inspect(&case_no, |s| Snapshot::all_of(s, None))
                 .await
-                .map_err(|e| CamundaError::from(crate::serve::error::ApiError::from(e)))?;
+                .map_err(CamundaError::from)?;
             states.insert(case_no.to_string(), snaps);
         }
         let Some(snap) = states

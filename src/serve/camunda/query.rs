@@ -17,7 +17,6 @@ use yijian_engine::store::{CaseQuery, Store};
 use super::unit::{self, ExternalTaskDto, Snapshot};
 use super::{CAMUNDA_VERSION, CCaller, CPath, CQuery, CamundaError};
 use crate::serve::auth::{Principal, Role};
-use crate::serve::error::ApiError;
 use crate::serve::state::AppState;
 
 /// The most cases a list reads per state.
@@ -158,7 +157,7 @@ async fn matching<S: Store + Clone>(
                     .store()
                     .search(&query)
                     .await
-                    .map_err(|e| CamundaError::from(ApiError::from(e)))?;
+                    .map_err(CamundaError::from)?;
                 cases.extend(page.cases.into_iter().map(|c| c.case_no.to_string()));
             }
         }
@@ -176,7 +175,7 @@ async fn matching<S: Store + Clone>(
         {
             Ok((region, snaps)) if caller.sees_region(&region) => snaps,
             Ok(_) | Err(yijian_engine::EngineError::UnknownCase { .. }) => continue,
-            Err(e) => return Err(CamundaError::from(ApiError::from(e))),
+            Err(e) => return Err(e.into()),
         };
         for s in snaps {
             if keep(&s, q, now) {

@@ -1,9 +1,11 @@
 //! Wrong progress-query codes, counted per client address and per case number: each wrong
 //! code is answered more slowly than the last, and past a limit the key is refused (429)
-//! until its window ends. Kept in each node's memory (a node restart forgets it; several
+//! until its window ends. The same counts, per address alone, limit wrong tokens. Kept in
+//! each node's memory (a node restart forgets it; several
 //! nodes each count their own), bounded in size.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -24,6 +26,9 @@ const CAPACITY: usize = 100_000;
 pub(crate) struct Limiter {
     // std Mutex: a map lookup or update, never held across an await.
     failures: Mutex<HashMap<String, (u32, Instant)>>,
+    /// Whether any failure was ever counted: until then a check takes no lock (the token
+    /// check runs on every request).
+    any: AtomicBool,
 }
 
 /// What to do with an attempt.
@@ -35,26 +40,27 @@ pub(crate) enum Verdict {
     Refuse(Duration),
 }
 
+/// A key's failures in the current window and the time left in it.
+fn live(map: &HashMap<String, (u32, Instant)>, key: &str, now: Instant) -> Option<(u32, Duration)> {
+    map.get(key)
+        .filter(|(_, since)| now.duration_since(*since) < WINDOW)
+        .map(|(n, since)| (*n, WINDOW.saturating_sub(now.duration_since(*since))))
+}
+
 impl Limiter {
     /// Whether an attempt from `client` on `case_no` may be looked up now.
     pub(crate) fn check(&self, client: &str, case_no: &str) -> Verdict {
+        if !self.counted() {
+            return Verdict::Go(Duration::ZERO);
+        }
         let now = Instant::now();
         let map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        let live = |key: &str| {
-            map.get(key)
-                .filter(|(_, since)| now.duration_since(*since) < WINDOW)
-                .map(|(n, since)| (*n, WINDOW.saturating_sub(now.duration_since(*since))))
-        };
-        let by_client = live(&format!("ip:{client}"));
-        let by_case = live(&format!("case:{case_no}"));
-        for (n, left, most) in [
-            by_client.map(|(n, l)| (n, l, PER_CLIENT)),
-            by_case.map(|(n, l)| (n, l, PER_CASE)),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if n >= most {
+        let by_client = live(&map, &format!("ip:{client}"), now);
+        let by_case = live(&map, &format!("case:{case_no}"), now);
+        for (found, most) in [(by_client, PER_CLIENT), (by_case, PER_CASE)] {
+            if let Some((n, left)) = found
+                && n >= most
+            {
                 return Verdict::Refuse(left);
             }
         }
@@ -62,39 +68,34 @@ impl Limiter {
         Verdict::Go((STEP * n).min(MOST))
     }
 
+    /// Whether any failure was ever counted (a check before it is a sure `Go`).
+    pub(crate) fn counted(&self) -> bool {
+        self.any.load(Ordering::Relaxed)
+    }
+
     /// Whether `key` may try again: refused once it failed `most` times in the window.
     pub(crate) fn check_one(&self, key: &str, most: u32) -> Verdict {
-        let now = Instant::now();
+        if !self.counted() {
+            return Verdict::Go(Duration::ZERO);
+        }
         let map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        match map
-            .get(key)
-            .filter(|(_, since)| now.duration_since(*since) < WINDOW)
-        {
-            Some((n, since)) if *n >= most => {
-                Verdict::Refuse(WINDOW.saturating_sub(now.duration_since(*since)))
-            }
+        match live(&map, key, Instant::now()) {
+            Some((n, left)) if n >= most => Verdict::Refuse(left),
             _ => Verdict::Go(Duration::ZERO),
         }
+    }
+
+    /// Counts a wrong code (or an unknown case number: the two are not told apart).
+    pub(crate) fn failed(&self, client: &str, case_no: &str) {
+        self.failed_one(&format!("ip:{client}"));
+        self.failed_one(&format!("case:{case_no}"));
     }
 
     /// Counts a failure of `key` alone.
     pub(crate) fn failed_one(&self, key: &str) {
         let now = Instant::now();
         let mut map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        if map.len() >= CAPACITY {
-            map.retain(|_, (_, since)| now.duration_since(*since) < WINDOW);
-        }
-        let e = map.entry(key.to_owned()).or_insert((0, now));
-        if now.duration_since(e.1) >= WINDOW {
-            *e = (0, now);
-        }
-        e.0 += 1;
-    }
-
-    /// Counts a wrong code (or an unknown case number: the two are not told apart).
-    pub(crate) fn failed(&self, client: &str, case_no: &str) {
-        let now = Instant::now();
-        let mut map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        self.any.store(true, Ordering::Relaxed);
         if map.len() >= CAPACITY {
             map.retain(|_, (_, since)| now.duration_since(*since) < WINDOW);
             if map.len() >= CAPACITY {
@@ -104,14 +105,21 @@ impl Limiter {
                 map.retain(|_, (_, since)| *since > cut);
             }
         }
-        for key in [format!("ip:{client}"), format!("case:{case_no}")] {
-            let e = map.entry(key).or_insert((0, now));
-            if now.duration_since(e.1) >= WINDOW {
-                *e = (0, now);
-            }
-            e.0 += 1;
+        let e = map.entry(key.to_owned()).or_insert((0, now));
+        if now.duration_since(e.1) >= WINDOW {
+            *e = (0, now);
         }
+        e.0 += 1;
     }
+}
+
+/// The client's address as the key of its counts: the peer's IP where the server knows it
+/// (real sockets do), else `local` (in-process routers called without one).
+pub(crate) fn client_of(parts: &axum::http::request::Parts) -> String {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or_else(|| "local".to_owned(), |c| c.0.ip().to_string())
 }
 
 #[cfg(test)]

@@ -5,11 +5,10 @@
 //! get the same 404, after the same work. Wrong codes are counted per client address and
 //! per case ([`super::limiter`]). Personal data is masked ([`super::mask`]).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -102,12 +101,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Client(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "local".to_owned(), |c| c.0.ip().to_string()),
-        ))
+        Ok(Client(super::limiter::client_of(parts)))
     }
 }
 
