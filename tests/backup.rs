@@ -21,22 +21,11 @@ async fn a_backup_taken_while_serving_restores_and_continues_the_open_cases() {
     let http = reqwest::Client::new();
     let mut cases = Vec::new();
     for i in 0..5 {
-        let app = json!({"bundle": "open-restaurant", "region": "320106",
-            "form": {"uscc": "91320106MA1XY01234", "shop_name": format!("备份面馆{i}"),
-                     "address": "南京市鼓楼区中山路1号", "operator_name": "王五", "floor_area": 120,
-                     "food_categories": [{"category": "hot_food"}], "partners": []},
-            "materials": {"lease": {"name": "租赁合同.pdf"}, "floor_plan": {"name": "平面图.pdf"},
-                          "food_safety_rules": {"name": "食品安全管理制度.pdf"}},
-            "idempotency_key": format!("backup-{i}")});
-        let r = http
-            .post(format!("{}/v1/cases", node.base))
-            .bearer_auth(t["window"].as_str().unwrap_or_default())
-            .json(&app)
-            .send()
+        let app = crate::process::application("backup", i);
+        let window = t["window"].as_str().unwrap_or_default();
+        let (status, _, v) = crate::process::submit(&http, &node.base, window, &app)
             .await
-            .expect("sent");
-        let status = r.status();
-        let v: Value = r.json().await.expect("json");
+            .expect("answered");
         assert_eq!(status, StatusCode::CREATED, "{v}");
         cases.push(v["case_no"].as_str().unwrap_or_default().to_owned());
     }

@@ -9,8 +9,7 @@
 //! says so and skips.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 /// The schemathesis command, or `None` (skip).
 fn schemathesis() -> Option<PathBuf> {
@@ -26,42 +25,20 @@ fn schemathesis() -> Option<PathBuf> {
     local.exists().then_some(local)
 }
 
-#[test]
-fn schemathesis_finds_nothing_against_the_served_openapi() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_nothing_against_the_served_openapi() {
     let Some(st) = schemathesis() else {
         println!("no schemathesis (see .ci/run); skipping");
         return;
     };
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("definitions/catalog");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_yijian"))
-        .arg("serve")
-        .arg("--listen")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--bundles")
-        .arg(&catalog)
-        .current_dir(dir.path())
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn yijian serve");
-    let base = format!("http://127.0.0.1:{port}");
-    let tokens = dir.path().join("yijian-dev-tokens.json");
-    let start = Instant::now();
-    while !(tokens.exists() && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()) {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "yijian serve did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let t: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&tokens).expect("tokens")).expect("json");
+    let db = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("yijian.db").display()
+    );
+    let node = crate::process::serve(dir.path(), &db).await;
+    let base = node.base.clone();
+    let t = crate::process::tokens(dir.path());
     let mut failures = Vec::new();
     for (role, token) in [
         ("window", t["window"].as_str()),
@@ -69,8 +46,8 @@ fn schemathesis_finds_nothing_against_the_served_openapi() {
         ("admin", t["admin"].as_str()),
     ] {
         let token = token.expect("a development token");
-        let out = Command::new(&st)
-            .args(["run", &format!("{base}/v1/openapi.json")])
+        let mut cmd = Command::new(&st);
+        cmd.args(["run", &format!("{base}/v1/openapi.json")])
             .args(["-H", &format!("Authorization: Bearer {token}")])
             .args([
                 "--checks",
@@ -81,8 +58,11 @@ fn schemathesis_finds_nothing_against_the_served_openapi() {
                 "20261207",
                 "--no-color",
             ])
-            .env("SCHEMATHESIS_HOOKS", "")
-            .output()
+            .env("SCHEMATHESIS_HOOKS", "");
+        // The fuzzer runs for a while: off the runtime's threads.
+        let out = tokio::task::spawn_blocking(move || cmd.output())
+            .await
+            .expect("joined")
             .expect("schemathesis runs");
         let text = String::from_utf8_lossy(&out.stdout);
         let summary: Vec<&str> = text.lines().filter(|l| l.contains("generated")).collect();
@@ -94,8 +74,7 @@ fn schemathesis_finds_nothing_against_the_served_openapi() {
             ));
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(node);
     assert!(
         failures.is_empty(),
         "schemathesis found problems:\n{}",

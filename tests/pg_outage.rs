@@ -12,7 +12,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
 
 fn pg_bin() -> Option<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
@@ -77,16 +76,6 @@ impl Drop for Cluster {
     }
 }
 
-fn application(i: usize) -> Value {
-    json!({"bundle": "open-restaurant", "region": "320106",
-        "form": {"uscc": "91320106MA1XY01234", "shop_name": format!("面馆{i}"), "address": "南京市鼓楼区",
-                 "operator_name": "王五", "floor_area": 120, "food_categories": [{"category": "hot_food"}],
-                 "partners": []},
-        "materials": {"lease": {"name": "a.pdf"}, "floor_plan": {"name": "b.pdf"},
-                      "food_safety_rules": {"name": "c.pdf"}},
-        "idempotency_key": format!("outage-{i}")})
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_outage_mid_load_loses_nothing_and_heals_by_itself() {
     let Some(bin) = pg_bin() else {
@@ -148,17 +137,13 @@ async fn a_postgres_outage_mid_load_loses_nothing_and_heals_by_itself() {
     let submit = |i: usize| {
         let (http, base, window) = (http.clone(), base.clone(), window.clone());
         async move {
-            let r = http
-                .post(format!("{base}/v1/cases"))
-                .bearer_auth(&window)
-                .json(&application(i))
-                .send()
-                .await
-                .ok()?;
-            let status = r.status();
-            let retry = r.headers().get("retry-after").is_some();
-            let v: Value = r.json().await.unwrap_or(Value::Null);
-            Some((status, retry, v))
+            crate::process::submit(
+                &http,
+                &base,
+                &window,
+                &crate::process::application("outage", i),
+            )
+            .await
         }
     };
     let mut acknowledged: Vec<String> = Vec::new();

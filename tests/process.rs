@@ -64,3 +64,35 @@ pub(crate) fn tokens(dir: &Path) -> Value {
     )
     .expect("json")
 }
+
+/// A 开办餐饮店 application of 120 m² — only the food permit to decide — with the
+/// idempotency key `{prefix}-{i}`.
+pub(crate) fn application(prefix: &str, i: usize) -> Value {
+    serde_json::json!({"bundle": "open-restaurant", "region": "320106",
+        "form": {"uscc": "91320106MA1XY01234", "shop_name": format!("面馆{i}"),
+                 "address": "南京市鼓楼区中山路1号", "operator_name": "王五", "floor_area": 120,
+                 "food_categories": [{"category": "hot_food"}], "partners": []},
+        "materials": {"lease": {"name": "租赁合同.pdf"}, "floor_plan": {"name": "平面图.pdf"},
+                      "food_safety_rules": {"name": "食品安全管理制度.pdf"}},
+        "idempotency_key": format!("{prefix}-{i}")})
+}
+
+/// Submits `app` with the window's token: `(status, whether Retry-After came, body)`, or
+/// `None` when no answer arrived.
+pub(crate) async fn submit(
+    http: &reqwest::Client,
+    base: &str,
+    window: &str,
+    app: &Value,
+) -> Option<(StatusCode, bool, Value)> {
+    let r = http
+        .post(format!("{base}/v1/cases"))
+        .bearer_auth(window)
+        .json(app)
+        .send()
+        .await
+        .ok()?;
+    let status = r.status();
+    let retry = r.headers().get("retry-after").is_some();
+    Some((status, retry, r.json().await.unwrap_or(Value::Null)))
+}

@@ -10,7 +10,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
 
 struct Mounted(PathBuf);
 
@@ -58,27 +57,14 @@ async fn a_full_disk_refuses_writes_loses_nothing_and_heals_when_space_returns()
     let submit = |i: usize| {
         let (http, base, window) = (http.clone(), base.clone(), window.clone());
         async move {
-            let app = json!({"bundle": "open-restaurant", "region": "320106",
-                "form": {"uscc": "91320106MA1XY01234", "shop_name": format!("面馆{i}"), "address": "南京市鼓楼区",
-                         "operator_name": "王五", "floor_area": 120, "food_categories": [{"category": "hot_food"}],
-                         "partners": []},
-                "materials": {"lease": {"name": "a.pdf"}, "floor_plan": {"name": "b.pdf"},
-                              "food_safety_rules": {"name": "c.pdf"}},
-                "idempotency_key": format!("full-{i}")});
-            let r = http
-                .post(format!("{base}/v1/cases"))
-                .bearer_auth(&window)
-                .json(&app)
-                .send()
-                .await
-                .expect("sent");
-            let status = r.status();
-            let retry = r.headers().get("retry-after").is_some();
-            (
-                status,
-                retry,
-                r.json::<Value>().await.unwrap_or(Value::Null),
+            crate::process::submit(
+                &http,
+                &base,
+                &window,
+                &crate::process::application("full", i),
             )
+            .await
+            .expect("answered")
         }
     };
     let mut acknowledged = Vec::new();

@@ -200,18 +200,7 @@ fn rows(case: &str, task: &str, code: &str) -> Vec<Row> {
     let t = enc(task);
     let nonesuch = enc(&format!("{case}:nonesuch"));
     let readers = [Admin, Supervisor, Window, WindowNear];
-    let any_token = [
-        Admin,
-        Supervisor,
-        SupervisorFar,
-        Window,
-        WindowNear,
-        WindowFar,
-        Trigger,
-        Market,
-        MarketFar,
-        Urban,
-    ];
+    let any_token: Vec<P> = TOKENS.iter().map(|t| t.0).collect();
     let windows = [Window, WindowNear];
     let stale = json!({"lease_token": 999_999});
     let far = [SupervisorFar, WindowFar, MarketFar];

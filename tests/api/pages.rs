@@ -11,10 +11,9 @@
 use std::path::{Path, PathBuf};
 
 use reqwest::StatusCode;
-use serde_json::json;
 
 use super::camunda_python::small_restaurant;
-use super::server::{Server, enc};
+use super::server::Server;
 
 /// Chromium and the folder holding playwright-core, or `None` (skip).
 fn browser() -> Option<(PathBuf, PathBuf)> {
@@ -53,23 +52,12 @@ async fn the_guide_and_progress_pages_work_in_chromium() {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let case_no = v["case_no"].as_str().expect("case_no").to_owned();
     let code = v["progress_code"].as_str().expect("code").to_owned();
-    let t = server
-        .fetch("market", 5, "5s")
-        .await
-        .into_iter()
-        .find(|t| t["case_no"] == case_no.as_str())
-        .expect("food_permit dispatched");
-    let id = enc(t["task_id"].as_str().expect("id"));
-    let (s, v) = server
-        .post(
-            &format!("/v1/tasks/{id}/complete"),
-            &server.dept("market"),
-            json!({"lease_token": t["lease_token"], "decision": "supplement",
-                   "missing": [{"material": "floor_plan",
-                                "reason": "<img src=x onerror=alert(1)> 合伙人李四(32010619900101123X)未签字"}]}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    super::progress::ask_for_floor_plan(
+        &server,
+        &case_no,
+        "<img src=x onerror=alert(1)> 合伙人李四(32010619900101123X)未签字",
+    )
+    .await;
 
     let script = dir.join("public.mjs");
     std::fs::copy(

@@ -30,6 +30,27 @@ async fn text(server: &Server, path: &str) -> (StatusCode, String, String) {
     (status, ct, res.text().await.expect("body"))
 }
 
+/// The market fetches the case's food permit and asks for the floor plan again, giving
+/// `reason`.
+pub(super) async fn ask_for_floor_plan(server: &Server, case_no: &str, reason: &str) {
+    let t = server
+        .fetch("market", 5, "5s")
+        .await
+        .into_iter()
+        .find(|t| t["case_no"] == case_no)
+        .expect("food_permit dispatched");
+    let id = enc(t["task_id"].as_str().expect("id"));
+    let (s, v) = server
+        .post(
+            &format!("/v1/tasks/{id}/complete"),
+            &server.dept("market"),
+            json!({"lease_token": t["lease_token"], "decision": "supplement",
+                   "missing": [{"material": "floor_plan", "reason": reason}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
+
 async fn progress(server: &Server, case_no: &str, code: &str) -> (StatusCode, Value) {
     server
         .call(
@@ -151,23 +172,12 @@ async fn an_online_case_supplemented_at_the_window_and_its_progress() {
     assert_eq!(code.len(), 8);
 
     // The market asks for a supplement, quoting the applicant's personal data.
-    let t = server
-        .fetch("market", 5, "5s")
-        .await
-        .into_iter()
-        .find(|t| t["case_no"] == case_no.as_str())
-        .expect("food_permit dispatched");
-    let id = enc(t["task_id"].as_str().expect("id"));
-    let (s, v) = server
-        .post(
-            &format!("/v1/tasks/{id}/complete"),
-            &server.dept("market"),
-            json!({"lease_token": t["lease_token"], "decision": "supplement",
-                   "missing": [{"material": "floor_plan",
-                                "reason": "合伙人李四(32010619900101123X)签字缺失;经营者王五请补电话13912345678"}]}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    ask_for_floor_plan(
+        &server,
+        &case_no,
+        "合伙人李四(32010619900101123X)签字缺失;经营者王五请补电话13912345678",
+    )
+    .await;
 
     let (s, p) = progress(&server, &case_no, &code.to_lowercase()).await;
     assert_eq!(s, StatusCode::OK, "{p}");
