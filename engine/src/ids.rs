@@ -139,19 +139,14 @@ impl TaskRef {
         }
     }
 
-    /// `licence`, `partner_check[1]`, `fire_check.verify`, `rectify[0]`.
+    /// `licence`, `partner_check[1]`, `fire_check.verify`, `rectify[0]`: the kind, with the
+    /// instance or rectification number where there is one.
     pub fn name(&self, bp: &yijian_definitions::Blueprint) -> String {
-        if self.part == Part::Rectification {
-            return format!("rectify[{}]", self.task.0);
-        }
-        let id = bp
-            .tasks
-            .get(self.task.index())
-            .map_or("?", |t| t.id.as_str());
+        let kind = self.kind(bp);
         match (self.part, self.instance) {
-            (Part::Verification, _) => format!("{id}.verify"),
-            (_, Some(i)) => format!("{id}[{i}]"),
-            (_, None) => id.to_owned(),
+            (Part::Rectification, _) => format!("{kind}[{}]", self.task.0),
+            (Part::Verification, _) | (_, None) => kind,
+            (_, Some(i)) => format!("{kind}[{i}]"),
         }
     }
 }
