@@ -398,6 +398,11 @@ pub struct CaseState {
     pub documents: Arc<serde_json::Map<String, serde_json::Value>>,
     /// Number of events applied.
     pub version: u64,
+    /// This copy's line of descent, unique in the process: fresh for every state built
+    /// from nothing (a new case, or a replay of stored events), kept by clones and by the
+    /// commands decided on it. Commits carry it ([`crate::store::Commit::lineage`]) so
+    /// the store can refuse a commit decided on top of one it refused.
+    pub lineage: u64,
     /// The calendar its time limits are counted on.
     pub calendar: Option<Arc<Calendar>>,
     /// When the bundle's promised limit ends.
@@ -422,6 +427,12 @@ pub struct CaseState {
     pub last_event_at: Option<Timestamp>,
 }
 
+/// A lineage number not given out before in this process.
+fn next_lineage() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 impl CaseState {
     /// The state before any event.
     pub fn new(case_no: CaseNo, blueprint: Arc<Blueprint>) -> CaseState {
@@ -442,6 +453,7 @@ impl CaseState {
             closed_at: None,
             documents: Arc::default(),
             version: 0,
+            lineage: next_lineage(),
             calendar: default_calendar(&blueprint_calendar_id),
             due: None,
             statutory_due: None,

@@ -7,6 +7,7 @@
 //! into one transaction (group commit). Nothing is acknowledged before its commit.
 
 pub mod memory;
+mod refused;
 mod stats;
 mod work;
 
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::event::Event;
 use crate::ids::CaseNo;
 
+pub use refused::Refusals;
 pub use stats::CommitStats;
 pub use work::{
     CasePage, CaseQuery, Claimed, Gauges, QueueDepth, ReadyClaim, ReadyHook, TaskLease, TaskRow,
@@ -71,6 +73,11 @@ pub struct Commit {
     pub case_no: CaseNo,
     /// The version the events were decided on (0 for a new case).
     pub expected_version: u64,
+    /// The line of descent of the state the events were decided on
+    /// ([`crate::CaseState::lineage`]); 0 for a commit decided on nothing held in memory.
+    /// Commits of one case with the same non-zero lineage were each decided on top of the
+    /// one before: once the store refuses one, it refuses the later ones too.
+    pub lineage: u64,
     /// The events, in order.
     pub events: Vec<Event>,
     /// The case's summary after them.
@@ -159,6 +166,11 @@ pub enum Deployed {
 /// - The future resolves `Ok` only once the events and summary are durable, together.
 /// - `expected_version` must equal the stored event count; otherwise `Conflict`, nothing
 ///   written.
+/// - Once a commit is refused with `Conflict`, every later commit of the same case with the
+///   same non-zero `lineage` and a higher `expected_version` is refused with `Conflict` as
+///   well, even when its version matches: it was decided on top of the refused one, and a
+///   version reached by another node's events is not the state it was decided on. (A
+///   store may refuse a little more — a refusal is a retry for the engine — never less.)
 pub trait EventLog: Send + Sync + 'static {
     /// Appends one case's events and summary; see the contract.
     fn append(

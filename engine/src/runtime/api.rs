@@ -329,6 +329,8 @@ impl<S: Store> Engine<S> {
         let commit = crate::store::Commit {
             case_no: case_no.clone(),
             expected_version: state.version,
+            // Decided on a replay, not on a copy kept in memory: nothing builds on it.
+            lineage: 0,
             events: Vec::new(),
             summary: super::summary_of(&state, crate::machine::next_timer(&state)),
             idempotency_key: None,

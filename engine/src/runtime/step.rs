@@ -212,6 +212,7 @@ impl<S: Store> Engine<S> {
                     let pending = self.inner.store.append(Commit {
                         case_no: case_no.clone(),
                         expected_version: expected,
+                        lineage: state.lineage,
                         events: for_store,
                         summary,
                         idempotency_key: key,

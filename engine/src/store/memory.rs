@@ -21,6 +21,7 @@ use crate::ids::CaseNo;
 #[derive(Debug, Default)]
 struct Inner {
     cases: HashMap<CaseNo, (CaseSummary, Vec<Event>), foldhash::fast::RandomState>,
+    refusals: super::Refusals,
 }
 
 const SHARDS: usize = 16;
@@ -106,9 +107,17 @@ impl EventLog for MemoryStore {
     fn append(&self, commit: Commit) -> impl Future<Output = Result<()>> + Send + 'static + use<> {
         // Applied at call time, as the contract asks; the future only reports the result.
         let result = self.with(&commit.case_no.clone(), |inner| {
+            let no = commit.case_no.as_str();
             let entry = inner.cases.get_mut(&commit.case_no);
             let found = entry.as_ref().map_or(0, |(s, _)| s.event_count);
-            if found != commit.expected_version {
+            if found != commit.expected_version
+                || inner
+                    .refusals
+                    .blocks(no, commit.lineage, commit.expected_version)
+            {
+                inner
+                    .refusals
+                    .refused(no, commit.lineage, commit.expected_version);
                 return Err(StoreError::Conflict {
                     case_no: commit.case_no.clone(),
                     expected: commit.expected_version,

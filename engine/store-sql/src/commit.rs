@@ -15,7 +15,9 @@
 //! insert that does nothing if the case number or idempotency key is taken): if another
 //! node sharing the database moved the case meanwhile, the statement changes no row, the
 //! commit is answered `Conflict`, and later commits of that case in the batch too (they were
-//! decided on top of it). Only then are the events of every accepted commit inserted, with
+//! decided on top of it). A commit decided on top of a refused one (same lineage, higher
+//! version) is refused whatever batch it comes in: the writer remembers refusals
+//! ([`Refusals`]). Only then are the events of every accepted commit inserted, with
 //! multi-row INSERTs.
 
 mod batch;
@@ -31,7 +33,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tracing::{debug, warn};
 use yijian_engine::CaseNo;
-use yijian_engine::store::{Commit, CommitStats, Result, StoreError};
+use yijian_engine::store::{Commit, CommitStats, Refusals, Result, StoreError};
 
 use crate::entity::case;
 use crate::error;
@@ -42,6 +44,8 @@ use crate::store::text_of;
 pub(crate) struct Job {
     case_no: CaseNo,
     expected: u64,
+    /// The lineage of the state the commit was decided on (see `Commit::lineage`).
+    lineage: u64,
     /// The case row after the commit.
     row: case::Model,
     events: Vec<Body>,
@@ -63,6 +67,7 @@ pub(crate) fn prepare(commit: Commit, reply: oneshot::Sender<Result<()>>) -> Res
     let Commit {
         case_no,
         expected_version,
+        lineage,
         events,
         summary,
         idempotency_key,
@@ -116,6 +121,7 @@ pub(crate) fn prepare(commit: Commit, reply: oneshot::Sender<Result<()>>) -> Res
     Ok(Job {
         case_no,
         expected: expected_version,
+        lineage,
         row,
         events,
         tasks,
@@ -172,6 +178,7 @@ pub(crate) async fn run(
 ) {
     let mut jobs = Vec::with_capacity(batching.max_batch);
     let mut heads = Heads::default();
+    let mut refusals = Refusals::default();
     loop {
         // Commits already queued when the writer comes back arrived while it was busy: with
         // cheap transactions the writer is the bottleneck, and waiting for more would only
@@ -197,7 +204,15 @@ pub(crate) async fn run(
         }
         let started = std::time::Instant::now();
         let n = jobs.len();
-        match write(&db, &jobs, &mut heads, batching.notify.as_deref()).await {
+        match write(
+            &db,
+            &jobs,
+            &mut heads,
+            &mut refusals,
+            batching.notify.as_deref(),
+        )
+        .await
+        {
             Ok(outcomes) => {
                 stats.record(n);
                 for (job, outcome) in jobs.drain(..).zip(outcomes) {
@@ -208,6 +223,8 @@ pub(crate) async fn run(
             Err(e) => {
                 warn!(commits = n, error = %e, "a group commit failed; nothing of it was written");
                 for job in jobs.drain(..) {
+                    // Whatever was decided on top of these is refused too.
+                    refusals.refused(&job.row.case_no, job.lineage, job.expected);
                     let _ = job.reply.send(Err(e.clone()));
                 }
             }
@@ -262,12 +279,13 @@ async fn write(
     db: &DatabaseConnection,
     jobs: &[Job],
     heads: &mut Heads,
+    refusals: &mut Refusals,
     notify: Option<&str>,
 ) -> Result<Vec<Result<()>>> {
     const ATTEMPTS: u32 = 3;
     let mut attempt = 1;
     loop {
-        match write_once(db, jobs, heads, notify).await {
+        match write_once(db, jobs, heads, refusals, notify).await {
             Err(Abort::Db(_, e)) if attempt < ATTEMPTS && error::is_deadlock(&e) => {
                 warn!(attempt, error = %e, "a group commit met a deadlock; trying it again");
                 attempt += 1;
@@ -286,6 +304,7 @@ async fn write_once(
     db: &DatabaseConnection,
     jobs: &[Job],
     heads: &Heads,
+    refusals: &mut Refusals,
     notify: Option<&str>,
 ) -> std::result::Result<batch::Written, Abort> {
     // IMMEDIATE: take SQLite's write lock at BEGIN, so the transaction never has to upgrade
@@ -297,7 +316,7 @@ async fn write_once(
         })
         .await
         .map_err(|e| Abort::Db("append: begin", e))?;
-    match batch::apply(&txn, jobs, heads, notify).await {
+    match batch::apply(&txn, jobs, heads, refusals, notify).await {
         Ok(written) => {
             txn.commit()
                 .await

@@ -36,6 +36,10 @@ pub enum Check {
     /// A commit decided on another version is refused with `Conflict` (with both versions)
     /// and writes nothing; the commits around it still apply.
     Conflict,
+    /// A commit decided on top of a refused one (same lineage, higher version) is refused
+    /// too, in the same batch or a later one, even when its version matches the store's
+    /// (another node's events reached it); commits of other lineages are not.
+    Lineage,
     /// `case_for_key` finds the case a key created, with the event count of its creating
     /// commit (also when later commits follow it at once); a second case with the same key
     /// is refused with `Conflict` and the first keeps the key.
@@ -68,6 +72,7 @@ impl Check {
         Check::ReadBack,
         Check::Ordering,
         Check::Conflict,
+        Check::Lineage,
         Check::IdempotencyKey,
         Check::Bundles,
         Check::OpenCases,
@@ -113,6 +118,7 @@ pub async fn run<S: Store + Clone>(check: Check, store: S) {
         Check::ReadBack => read_back(&store, &run).await,
         Check::Ordering => ordering(&store, &run).await,
         Check::Conflict => conflict(&store, &run).await,
+        Check::Lineage => lineage(&store, &run).await,
         Check::IdempotencyKey => idempotency_key(&store, &run).await,
         Check::Bundles => bundles(&store, &run).await,
         Check::OpenCases => open_cases(&store, &run).await,
@@ -235,6 +241,47 @@ async fn conflict<S: Store>(store: &S, run: &Run) {
     a.await.expect("the commit before a refused one applies");
     assert_conflict(b.await, &no, 9, 5);
     c.await.expect("the commit after a refused one applies");
+    let (s, events) = read(store, &no).await;
+    assert_eq!((s.event_count, events), (6, numbered(0, 6)));
+}
+
+async fn lineage<S: Store>(store: &S, run: &Run) {
+    let no = run.case("lineage");
+    let of = |expected: u32, lineage: u64| {
+        let mut c = commit(&no, expected.into(), numbered(expected, 1), false);
+        c.lineage = lineage;
+        c
+    };
+    append(
+        store,
+        commit(&no, 0, numbered(0, 3), false),
+        "lineage setup",
+    )
+    .await;
+    // Another node moves the case to 4 first.
+    append(store, of(3, 2), "the other node's commit").await;
+    // This node decided at 3 and then, on top of that, at 4: both refused, though the
+    // second's version is the store's now.
+    let first = store.append(of(3, 1));
+    let on_top = store.append(of(4, 1));
+    assert_conflict(first.await, &no, 3, 4);
+    assert!(
+        matches!(on_top.await, Err(StoreError::Conflict { .. })),
+        "a commit decided on top of a refused one is refused"
+    );
+    let later = store.append(of(5, 1)).await;
+    assert!(
+        matches!(later, Err(StoreError::Conflict { .. })),
+        "and so is one handed over after the refusal was answered"
+    );
+    let stored = store.append(of(4, 1)).await;
+    assert!(
+        matches!(stored, Err(StoreError::Conflict { .. })),
+        "the refused lineage stays refused at the store's version"
+    );
+    // A copy read from the store again (a new lineage) commits.
+    append(store, of(4, 3), "a fresh lineage's commit").await;
+    append(store, of(5, 0), "a commit without lineage").await;
     let (s, events) = read(store, &no).await;
     assert_eq!((s.event_count, events), (6, numbered(0, 6)));
 }

@@ -122,6 +122,7 @@ mod tests {
             .append(Commit {
                 case_no: new.clone(),
                 expected_version: 0,
+                lineage: 0,
                 events: vec![event],
                 summary: CaseSummary {
                     case_no: new.clone(),

@@ -25,6 +25,7 @@ fn commit(case_no: &CaseNo, expected: u64, n: u32) -> Commit {
     Commit {
         case_no: case_no.clone(),
         expected_version: expected,
+        lineage: 0,
         summary: CaseSummary {
             case_no: case_no.clone(),
             bundle: "b".into(),

@@ -10,6 +10,7 @@ fn commit(case_no: &CaseNo, expected: u64) -> Commit {
     Commit {
         case_no: case_no.clone(),
         expected_version: expected,
+        lineage: 0,
         events: vec![Event {
             at: jiff::Timestamp::UNIX_EPOCH,
             actor: Actor::Applicant,

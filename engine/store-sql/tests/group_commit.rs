@@ -11,6 +11,7 @@ fn commit(case_no: &CaseNo, expected: u64, n: u64, key: Option<&str>) -> Commit 
     Commit {
         case_no: case_no.clone(),
         expected_version: expected,
+        lineage: 0,
         events: (0..n)
             .map(|i| Event {
                 at: jiff::Timestamp::UNIX_EPOCH,

@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::DatabaseTransaction;
-use yijian_engine::store::{Result, StoreError};
+use yijian_engine::store::{Refusals, Result, StoreError};
 
 use super::{Abort, Heads, Job};
 use crate::audit::{GENESIS, link_hash};
@@ -49,6 +49,7 @@ pub(super) async fn apply(
     txn: &DatabaseTransaction,
     jobs: &[Job],
     cache: &Heads,
+    refusals: &mut Refusals,
     notify: Option<&str>,
 ) -> std::result::Result<Written, Abort> {
     let db = |e| Abort::Db("append", e);
@@ -147,7 +148,8 @@ pub(super) async fn apply(
             continue;
         }
         let found = at.as_ref().map_or(0, |a| a.count);
-        if job.expected != found {
+        if job.expected != found || refusals.blocks(c, job.lineage, job.expected) {
+            refusals.refused(c, job.lineage, job.expected);
             outcomes[i] = Err(conflict(job, found));
             continue;
         }
@@ -275,6 +277,7 @@ pub(super) async fn apply(
                 .get(c)
                 .map_or(0, |h| u64::try_from(h.event_count).unwrap_or(0));
             for i in accepted {
+                refusals.refused(c, jobs[i].lineage, jobs[i].expected);
                 outcomes[i] = Err(conflict(&jobs[i], found));
             }
         }

@@ -128,6 +128,7 @@ pub(super) fn commit(case_no: &CaseNo, expected: u64, events: Vec<Event>, closed
     Commit {
         case_no: case_no.clone(),
         expected_version: expected,
+        lineage: 0,
         events,
         summary: summary(case_no, count, status, closed),
         idempotency_key: None,

@@ -38,6 +38,7 @@ fn new_case(case_no: &CaseNo, first: u32, tasks: Vec<TaskRow>) -> Commit {
     Commit {
         case_no: case_no.clone(),
         expected_version: 0,
+        lineage: 0,
         events: numbered(first, 2),
         summary: summary(case_no, 2, "running", false),
         idempotency_key: None,
@@ -160,6 +161,7 @@ pub(super) async fn queue<S: Store + Clone>(store: &S, run: &Run) {
     let mut c = Commit {
         case_no: b.clone(),
         expected_version: 2,
+        lineage: 0,
         events: numbered(20, 1),
         summary: summary(&b, 3, "running", false),
         idempotency_key: None,
