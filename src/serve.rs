@@ -34,6 +34,7 @@ mod bindings;
 pub mod body;
 mod camunda;
 pub mod config;
+mod console;
 pub mod error;
 pub mod index;
 mod limits;

@@ -65,11 +65,13 @@ mod eval;
 pub mod event;
 pub mod ids;
 pub mod machine;
+pub mod preview;
 pub mod rejection;
 pub mod runtime;
 pub mod store;
 mod validate;
 pub mod view;
+pub mod why;
 
 pub use adapter::{Adapter, Decision, Dispatch, Replier, Work};
 pub use case::{CaseState, Outcome, UnitStatus};

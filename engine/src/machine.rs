@@ -15,7 +15,7 @@ mod procedure;
 mod schedule;
 mod submit;
 mod task;
-mod time;
+pub(crate) mod time;
 
 pub use time::next_timer;
 

@@ -280,6 +280,21 @@ impl<S: Store> Engine<S> {
         b.versions.get(&(id.to_owned(), v)).cloned()
     }
 
+    /// Checks a bundle's text as a deploy would (the deployment's calendars and limits),
+    /// without deploying it: the compiled blueprint and its warnings, or every diagnostic.
+    ///
+    /// # Errors
+    /// The diagnostics when the bundle has errors.
+    pub fn check(
+        &self,
+        yaml: &str,
+    ) -> Result<
+        (Arc<Blueprint>, Vec<yijian_definitions::Diagnostic>),
+        Vec<yijian_definitions::Diagnostic>,
+    > {
+        yijian_definitions::compile(yaml, &self.inner.check)
+    }
+
     /// Every deployed bundle version.
     pub fn blueprints(&self) -> Vec<Arc<Blueprint>> {
         let b = self

@@ -210,6 +210,26 @@ fn matches_pattern(pattern: &str, s: &str) -> bool {
     re.as_ref().is_none_or(|re| re.is_match(s))
 }
 
+/// Validates a whole application on `state` (a scratch case): its form (left in the state
+/// with defaults applied, so `required: <expr>` rules see it), materials and commitments.
+/// Returns the form, the deferrable materials accepted as missing (容缺), and every
+/// problem — a wrong value's echoes in undecidable `required: <expr>` rules left out.
+pub(crate) fn application(
+    state: &mut CaseState,
+    s: &Submission,
+) -> (serde_json::Map<String, Value>, Vec<String>, Vec<Problem>) {
+    let bp = state.blueprint.clone();
+    let (form, mut problems) = form(&bp, &s.form);
+    state.form = std::sync::Arc::new(form.clone());
+    let (deferred, more) = materials(state, s);
+    problems.extend(more);
+    problems.extend(commitments(&bp, &s.commitments));
+    if problems.iter().any(|p| !p.message.starts_with(UNDECIDED)) {
+        problems.retain(|p| !p.message.starts_with(UNDECIDED));
+    }
+    (form, deferred, problems)
+}
+
 /// Validates the materials of a submission (the state's form already holds the form).
 /// Returns the deferrable materials accepted as missing (容缺), and the problems.
 pub(crate) fn materials(state: &CaseState, s: &Submission) -> (Vec<String>, Vec<Problem>) {

@@ -299,39 +299,63 @@ impl<S: Store + Clone> FromRequestParts<AppState<S>> for Caller {
         let missing = || {
             ApiError::unauthorized(
                 "missing_token",
-                "send `Authorization: Bearer <token>` (or `Basic` with the token as password)",
+                "send `Authorization: Bearer <token>` (or `Basic` with the token as password), \
+                 or log in to the console",
             )
         };
-        let header = parts.headers.get(AUTHORIZATION).ok_or_else(missing)?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(token_of)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(missing)?;
-        // Wrong tokens are counted per client address; past the limit the address is
-        // refused for a while, whatever it sends.
-        let limiter = state.token_limiter();
-        let key = || format!("token:{}", super::public::limiter::client_of(parts));
-        // Nothing to look up (and no key to build) until some wrong token was counted.
-        if limiter.counted()
-            && let super::public::limiter::Verdict::Refuse(left) =
-                limiter.check_one(&key(), WRONG_TOKENS)
-        {
-            return Err(ApiError::TooMany {
-                message: "too many wrong tokens from this address; try again later".to_owned(),
-                retry_after: u32::try_from(left.as_secs().max(1)).unwrap_or(u32::MAX),
-            });
-        }
-        match state.tokens().authenticate(&token) {
-            Some(p) => Ok(Caller(p)),
+        let token = match parts.headers.get(AUTHORIZATION) {
+            Some(header) => header
+                .to_str()
+                .ok()
+                .and_then(token_of)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(missing)?,
+            // The console's session cookie: a request that changes something must also
+            // carry the session's CSRF token in a header, which another site cannot read.
             None => {
-                limiter.failed_one(&key());
-                Err(ApiError::unauthorized(
-                    "invalid_token",
-                    "the token is not valid",
-                ))
+                let token = super::console::session_token(&parts.headers).ok_or_else(missing)?;
+                if !parts.method.is_safe() && !super::console::csrf_matches(&parts.headers, &token)
+                {
+                    return Err(ApiError::forbidden(
+                        "csrf",
+                        "a request with the console's session cookie must carry its \
+                         `X-CSRF-Token` header (reload the console)",
+                    ));
+                }
+                token
             }
+        };
+        authenticate(parts, state, &token).map(Caller)
+    }
+}
+
+/// The holder of `token`, counting a wrong one against the client's address (past
+/// [`WRONG_TOKENS`] the address is refused for a while, whatever it sends).
+pub(crate) fn authenticate<S: Store + Clone>(
+    parts: &Parts,
+    state: &AppState<S>,
+    token: &str,
+) -> Result<Principal, ApiError> {
+    let limiter = state.token_limiter();
+    let key = || format!("token:{}", super::public::limiter::client_of(parts));
+    // Nothing to look up (and no key to build) until some wrong token was counted.
+    if limiter.counted()
+        && let super::public::limiter::Verdict::Refuse(left) =
+            limiter.check_one(&key(), WRONG_TOKENS)
+    {
+        return Err(ApiError::TooMany {
+            message: "too many wrong tokens from this address; try again later".to_owned(),
+            retry_after: u32::try_from(left.as_secs().max(1)).unwrap_or(u32::MAX),
+        });
+    }
+    match state.tokens().authenticate(token) {
+        Some(p) => Ok(p),
+        None => {
+            limiter.failed_one(&key());
+            Err(ApiError::unauthorized(
+                "invalid_token",
+                "the token is not valid",
+            ))
         }
     }
 }

@@ -4,6 +4,7 @@
 mod bundles;
 mod cases;
 mod queues;
+mod views;
 
 pub use bundles::{BundleBody, BundleRow, BundleTaskBody, DeployResponse, DiagnosticBody};
 pub use cases::{
@@ -16,6 +17,11 @@ pub use queues::{
     CompleteBody, DecisionKind, FailBody, FetchBody, FetchResponse, FetchedTask, HeartbeatBody,
     IncidentAction, IncidentBody, IncidentList, MissingBody, ResumeBody, StepBody, SuspendBody,
     TaskAnswer,
+};
+
+pub use views::{
+    CheckResponse, FormFieldBody, HolderBody, PreviewBody, PreviewMaterialBody, PreviewResponse,
+    PreviewTaskBody, ProblemBody, WhyResponse,
 };
 
 use serde::Serialize;

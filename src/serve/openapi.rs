@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::public::progress;
-use super::routes::{actions, bundles, cases, ops, queues};
+use super::routes::{actions, bundles, cases, ops, queues, views};
 
 /// The API's OpenAPI document.
 #[derive(OpenApi)]
@@ -24,6 +24,7 @@ use super::routes::{actions, bundles, cases, ops, queues};
         queues::suspend, queues::resume,
         ops::incidents, ops::retry, ops::cancel, ops::healthz, ops::readyz, ops::metrics,
         progress::lookup,
+        views::preview, views::why, views::check,
     ),
     modifiers(&Bearer, &CommonAnswers),
     tags(

@@ -5,6 +5,7 @@ pub(crate) mod bundles;
 pub(crate) mod cases;
 pub(crate) mod ops;
 pub(crate) mod queues;
+pub(crate) mod views;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -28,7 +29,9 @@ pub(crate) fn router<S: Store + Clone>(state: AppState<S>) -> Router {
             "/v1/bundles",
             post(bundles::deploy::<S>).get(bundles::list::<S>),
         )
+        .route("/v1/bundles/check", post(views::check::<S>))
         .route("/v1/bundles/{id}", get(bundles::latest::<S>))
+        .route("/v1/bundles/{id}/preview", post(views::preview::<S>))
         .route("/v1/bundles/{id}/{version}", get(bundles::version::<S>))
         .route("/v1/bundles/{id}/{version}/graph", get(bundles::graph::<S>))
         .route(
@@ -37,6 +40,7 @@ pub(crate) fn router<S: Store + Clone>(state: AppState<S>) -> Router {
         )
         .route("/v1/cases/{case_no}", get(cases::get::<S>))
         .route("/v1/cases/{case_no}/events", get(cases::events::<S>))
+        .route("/v1/cases/{case_no}/why", get(views::why::<S>))
         .route(
             "/v1/cases/{case_no}/supplements",
             post(actions::supplement::<S>),
@@ -71,6 +75,13 @@ pub(crate) fn router<S: Store + Clone>(state: AppState<S>) -> Router {
         .route("/guide", get(super::public::guide::index::<S>))
         .route("/guide/{bundle}", get(super::public::guide::one::<S>))
         .nest("/engine-rest", super::camunda::router::<S>())
+        .route("/", get(super::console::root))
+        .route("/console", get(super::console::root))
+        .route("/console/", get(super::console::index))
+        .route("/console/login", post(super::console::login::<S>))
+        .route("/console/logout", post(super::console::logout::<S>))
+        .route("/console/session", get(super::console::session::<S>))
+        .route("/console/{file}", get(super::console::file))
         .fallback(|| async {
             ApiError::not_found("no_route", "no such endpoint; see /v1/openapi.json")
         })

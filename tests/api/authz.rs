@@ -253,6 +253,21 @@ fn rows(case: &str, task: &str, code: &str) -> Vec<Row> {
         row(Method::GET, "/v1/incidents", "/v1/incidents".into(), None).allow(&[Admin, Supervisor, SupervisorFar], 200),
         row(Method::POST, "/v1/incidents/{id}/retry", format!("/v1/incidents/{nonesuch}/retry"), Some(json!({}))).allow(&[Admin], 404),
         row(Method::POST, "/v1/incidents/{id}/cancel", format!("/v1/incidents/{nonesuch}/cancel"), Some(json!({"reason": "x"}))).allow(&[Admin], 404),
+        row(Method::GET, "/v1/cases/{case_no}/why", format!("/v1/cases/{case}/why"), None)
+            .allow(&readers, 200).allow(&[Market, Urban], 200),
+        row(Method::POST, "/v1/bundles/check", "/v1/bundles/check".into(), Some(json!("not: [a bundle"))).allow(&any_token, 200),
+        row(Method::POST, "/v1/bundles/{id}/preview", "/v1/bundles/open-restaurant/preview".into(), Some(json!({})))
+            .allow(&[Admin, Window, WindowNear, WindowFar], 200),
+        // The console: its page and files are public; `/` and `/console` lead to it.
+        row(Method::GET, "/", "/".into(), None).public(200),
+        row(Method::GET, "/console", "/console".into(), None).public(200),
+        row(Method::GET, "/console/", "/console/".into(), None).public(200),
+        row(Method::GET, "/console/{file}", "/console/app.js".into(), None).public(200),
+        // A session is a cookie: with a bearer token (or none) there is none to show, and a
+        // wrong token logs nobody in.
+        row(Method::GET, "/console/session", "/console/session".into(), None).public(401),
+        row(Method::POST, "/console/login", "/console/login".into(), Some(json!({"token": "not-a-token"}))).public(401),
+        row(Method::POST, "/console/logout", "/console/logout".into(), Some(json!({}))).allow(&any_token, 204),
         row(Method::GET, "/engine-rest/engine", "/engine-rest/engine".into(), None).public(200),
         row(Method::GET, "/engine-rest/version", "/engine-rest/version".into(), None).public(200),
         row(Method::GET, "/engine-rest/external-task", "/engine-rest/external-task".into(), None)

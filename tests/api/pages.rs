@@ -16,7 +16,7 @@ use super::camunda_python::small_restaurant;
 use super::server::Server;
 
 /// Chromium and the folder holding playwright-core, or `None` (skip).
-fn browser() -> Option<(PathBuf, PathBuf)> {
+pub(super) fn browser() -> Option<(PathBuf, PathBuf)> {
     let chromium = std::env::var("CHROMIUM")
         .map_or_else(|_| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
     let modules = std::env::var("YIJIAN_BROWSER_NODE").map_or_else(

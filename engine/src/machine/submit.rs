@@ -15,20 +15,8 @@ use crate::validate;
 /// deferred materials.
 fn validated(d: &mut Decider<'_>, s: &Submission) -> Result<(Submission, Vec<String>)> {
     let bp = d.state.blueprint.clone();
-    // Validate on the scratch state so `required: <expr>` sees the form with defaults.
-    let (form, mut problems) = validate::form(&bp, &s.form);
-    let before = std::mem::replace(&mut d.state.form, Arc::new(form.clone()));
-    let (deferred, more) = validate::materials(d.state, s);
-    problems.extend(more);
-    problems.extend(validate::commitments(&bp, &s.commitments));
-    // A wrong value also makes `required: <expr>` rules that read it undecidable; report the
-    // wrong value, not its echoes.
-    if problems
-        .iter()
-        .any(|p| !p.message.starts_with(validate::UNDECIDED))
-    {
-        problems.retain(|p| !p.message.starts_with(validate::UNDECIDED));
-    }
+    let before = d.state.form.clone();
+    let (form, deferred, problems) = validate::application(d.state, s);
     if !problems.is_empty() {
         d.state.form = before;
         return Err(Rejection::InvalidSubmission { problems });

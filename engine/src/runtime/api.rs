@@ -242,6 +242,40 @@ impl<S: Store> Engine<S> {
         self.with_case(case_no, f).await
     }
 
+    /// What an application to `bundle` would become if taken now (nothing is stored): see
+    /// [`crate::preview`].
+    ///
+    /// # Errors
+    /// `UnknownBundle`.
+    pub fn preview(
+        &self,
+        bundle: &str,
+        version: Option<u32>,
+        submission: &crate::command::Submission,
+    ) -> Result<crate::preview::Preview, EngineError> {
+        let bp = self
+            .blueprint(bundle, version)
+            .ok_or_else(|| EngineError::UnknownBundle {
+                id: bundle.to_owned(),
+                version,
+            })?;
+        let state = self.new_state(&CaseNo::new("preview"), bp);
+        Ok(crate::preview::preview(
+            state,
+            submission,
+            self.inner.clock.now(),
+        ))
+    }
+
+    /// Why a case waits now: see [`crate::why`].
+    ///
+    /// # Errors
+    /// `UnknownCase`, a store error.
+    pub async fn why(&self, case_no: &CaseNo) -> Result<crate::why::Why, EngineError> {
+        let now = self.inner.clock.now();
+        self.with_case(case_no, |s| crate::why::why(s, now)).await
+    }
+
     /// A case's events, oldest first (the audit trail).
     ///
     /// # Errors

@@ -104,6 +104,8 @@ pub struct BundleBody {
     pub tasks: Vec<BundleTaskBody>,
     /// Departments with a task, sorted.
     pub departments: Vec<String>,
+    /// The form's fields (`form:`), in file order: what an intake form asks.
+    pub form: Vec<super::FormFieldBody>,
     /// The YAML text as deployed.
     pub yaml: String,
 }
@@ -142,6 +144,11 @@ impl BundleBody {
                 })
                 .collect(),
             departments,
+            form: bp
+                .form
+                .iter()
+                .map(|(k, rule)| super::FormFieldBody::of(k, &rule.field))
+                .collect(),
             yaml,
         }
     }

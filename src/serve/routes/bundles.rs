@@ -129,7 +129,7 @@ async fn bundle<S: Store + Clone>(
     Ok(BundleBody::of(&bp, yaml))
 }
 
-fn unknown_bundle(id: &str, version: Option<u32>) -> ApiError {
+pub(crate) fn unknown_bundle(id: &str, version: Option<u32>) -> ApiError {
     let v = version.map(|v| format!(" version {v}")).unwrap_or_default();
     ApiError::not_found("unknown_bundle", format!("no bundle {id}{v} is deployed"))
 }

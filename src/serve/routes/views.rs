@@ -1,0 +1,101 @@
+//! Views for people at screens (the console is built on them; any integrator may call
+//! them): an application's preview, why a case waits, a bundle checked without deploying.
+
+use axum::Json;
+use axum::extract::State;
+use yijian_engine::store::Store;
+use yijian_engine::{CaseNo, Submission};
+
+use super::bundles::unknown_bundle;
+use super::cases::{may_read, region_for};
+use crate::serve::auth::{Caller, Role};
+use crate::serve::body::{
+    BundleBody, CheckResponse, DiagnosticBody, PreviewBody, PreviewResponse, WhyResponse,
+};
+use crate::serve::error::{ApiError, ApiJson, ApiPath, ErrorBody, TextBody};
+use crate::serve::state::AppState;
+
+/// What an application would become if submitted now, as filled so far (nothing is
+/// stored): the items that apply (情形 `when` evaluated on the server), the merged
+/// materials checklist, the due dates in working days, and what is still missing.
+#[utoipa::path(
+    post, path = "/v1/bundles/{id}/preview", tag = "bundles",
+    params(("id" = String, Path, description = "Bundle id")),
+    request_body = PreviewBody,
+    responses((status = 200, body = PreviewResponse), (status = 404, description = "Unknown bundle", body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn preview<S: Store + Clone>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<PreviewBody>,
+) -> Result<Json<PreviewResponse>, ApiError> {
+    caller.require(&[Role::Window, Role::Admin])?;
+    let region = region_for(&caller, body.region)?;
+    let submission = Submission {
+        region,
+        form: body.form,
+        materials: body
+            .materials
+            .into_iter()
+            .map(|(k, v)| (k, v.into()))
+            .collect(),
+        unavailable: body.unavailable,
+        commitments: body.commitments,
+        ..Submission::default()
+    };
+    let p = st
+        .engine()
+        .preview(&id, body.version, &submission)
+        .map_err(|_| unknown_bundle(&id, body.version))?;
+    Ok(Json(p.into()))
+}
+
+/// Why a case waits: the units holding it, since when, due when, working days left, and
+/// the rest of its critical path with the end it reaches if each item uses its limit.
+#[utoipa::path(
+    get, path = "/v1/cases/{case_no}/why", tag = "cases",
+    params(("case_no" = String, Path, description = "Case number")),
+    responses((status = 200, body = WhyResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn why<S: Store + Clone>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    ApiPath(case_no): ApiPath<String>,
+) -> Result<Json<WhyResponse>, ApiError> {
+    let no = CaseNo::new(&case_no);
+    let view = st.view(&no).await?;
+    may_read(&caller, &view)?;
+    let why = st.engine().why(&no).await?;
+    Ok(Json(WhyResponse::of(&case_no, why)))
+}
+
+/// Checks a bundle's YAML as a deploy would, without deploying it: every diagnostic with
+/// its code, line and column, and the compiled bundle (for its graph) when it has no
+/// errors. Always 200: the diagnostics are the answer.
+#[utoipa::path(
+    post, path = "/v1/bundles/check", tag = "bundles",
+    request_body(content = String, content_type = "application/yaml", description = "The bundle's YAML text"),
+    responses((status = 200, body = CheckResponse)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn check<S: Store + Clone>(
+    State(st): State<AppState<S>>,
+    _caller: Caller,
+    TextBody(yaml): TextBody,
+) -> Result<Json<CheckResponse>, ApiError> {
+    Ok(Json(match st.engine().check(&yaml) {
+        Ok((bp, warnings)) => CheckResponse {
+            ok: true,
+            diagnostics: warnings.iter().map(DiagnosticBody::from).collect(),
+            bundle: Some(BundleBody::of(&bp, yaml)),
+        },
+        Err(diagnostics) => CheckResponse {
+            ok: false,
+            diagnostics: diagnostics.iter().map(DiagnosticBody::from).collect(),
+            bundle: None,
+        },
+    }))
+}
