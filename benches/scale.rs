@@ -15,7 +15,8 @@
 //! - **p50 / p99** over `--samples` requests each, over HTTP on loopback: `fetch` (10 tasks
 //!   of department `a`, no wait), a case search (`status=completed`, 50 a page, with its
 //!   total), the same search's keyset page 100 deep (`before=`), and the warning board
-//!   (`warning=red`).
+//!   (`warning=red`), the console board's counts (`GET /v1/board`, whole store and one
+//!   city), and `/healthz` as the floor of an HTTP answer (ratios printed).
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -116,8 +117,9 @@ async fn synthetic(db: &DatabaseConnection, from: u64, to: u64, closed: bool) {
             let sql = format!(
                 "INSERT INTO tasks (case_no, unit, department, region, state, ready_at, \
                  free_at, lease_owner, lease_token, due_at, warning, pushed) \
-                 SELECT 'SYN-' || {no}, '{{\"task\":{i}}}', '{dep}', '320106', {state}, {ready}, \
-                 {locked}, NULL, NULL, NULL, 'green', FALSE FROM ({series}) q"
+                 SELECT 'SYN-' || {no}, '{{\"task\":{i}}}', '{dep}', \
+                 '32' || substr({city}, 7, 2) || '06', {state}, {ready}, \
+                 {locked}, NULL, NULL, NULL, {warning}, FALSE FROM ({series}) q"
             );
             exec(db, &sql).await;
         }
@@ -305,6 +307,19 @@ async fn run(label: &str, url: &str, dir: &std::path::Path) {
         .await;
         board.push(d);
     }
+    // The console's board: counts of warned cases and units by department (GET /v1/board),
+    // for the whole province and for one city; and /healthz, the floor of an HTTP answer.
+    let mut counts = Vec::new();
+    let mut city = Vec::new();
+    let mut floor = Vec::new();
+    for _ in 0..samples {
+        let (d, _) = time(reqwest::Method::GET, "/v1/board".into(), &sup, None).await;
+        counts.push(d);
+        let (d, _) = time(reqwest::Method::GET, "/v1/board?region=3201".into(), &sup, None).await;
+        city.push(d);
+        let (d, _) = time(reqwest::Method::GET, "/healthz".into(), &sup, None).await;
+        floor.push(d);
+    }
     let (metrics, _) = {
         let t = Instant::now();
         let r = client
@@ -328,6 +343,9 @@ async fn run(label: &str, url: &str, dir: &std::path::Path) {
         ("search status=completed, page 1 + total", search),
         ("search keyset pages 2..101", deep),
         ("board warning=red + total", board),
+        ("board counts (GET /v1/board)", counts.clone()),
+        ("board counts, one city (?region=3201)", city.clone()),
+        ("/healthz (floor)", floor.clone()),
     ] {
         println!(
             "{label}: {name:<42} p50 {:>7.2} ms  p99 {:>7.2} ms  ({} samples)",
@@ -336,6 +354,11 @@ async fn run(label: &str, url: &str, dir: &std::path::Path) {
             v.len()
         );
     }
+    println!(
+        "{label}: board counts p50 = {:.1}x the /healthz p50; one city {:.1}x",
+        ms(pct(counts, 0.5)) / ms(pct(floor.clone(), 0.5)),
+        ms(pct(city, 0.5)) / ms(pct(floor, 0.5))
+    );
     println!(
         "{label}: {leased} tasks leased by the fetches; one /metrics scrape {:.0} ms",
         ms(metrics)

@@ -23,7 +23,7 @@ use crate::ids::CaseNo;
 pub use refused::Refusals;
 pub use stats::CommitStats;
 pub use work::{
-    CasePage, CaseQuery, Claimed, Gauges, QueueDepth, ReadyClaim, ReadyHook, TaskLease, TaskRow,
+    Board, CasePage, CaseQuery, Claimed, Gauges, QueueDepth, ReadyClaim, ReadyHook, TaskLease, TaskRow,
     WorkStore,
 };
 

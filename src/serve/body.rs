@@ -20,7 +20,7 @@ pub use queues::{
 };
 
 pub use views::{
-    CheckResponse, FormFieldBody, HolderBody, PreviewBody, PreviewMaterialBody, PreviewResponse,
+    BoardDepartment, BoardResponse, CheckResponse, FormFieldBody, HolderBody, PreviewBody, PreviewMaterialBody, PreviewResponse,
     PreviewTaskBody, ProblemBody, WhyResponse,
 };
 

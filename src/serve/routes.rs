@@ -66,6 +66,7 @@ pub(crate) fn router<S: Store + Clone>(state: AppState<S>) -> Router {
         .route("/v1/tasks/{task_id}/fail", post(queues::fail::<S>))
         .route("/v1/tasks/{task_id}/suspend", post(queues::suspend::<S>))
         .route("/v1/tasks/{task_id}/resume", post(queues::resume::<S>))
+        .route("/v1/board", get(views::board::<S>))
         .route("/v1/incidents", get(ops::incidents::<S>))
         .route("/v1/incidents/{id}/retry", post(ops::retry::<S>))
         .route("/v1/incidents/{id}/cancel", post(ops::cancel::<S>))

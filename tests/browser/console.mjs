@@ -137,8 +137,10 @@ try {
   // 5. The board of a Nanjing supervisor: the late case is red; the Suzhou case is absent.
   await sup.page.goto(`${BASE}/console/#/board`);
   await sup.page.locator('#counts tr[data-department="market"]').waitFor();
-  const red = Number((await sup.page.locator('#counts tr[data-department=""] td.w-red').innerText()).replace("+", ""));
-  assert.ok(red >= 1, `a red case counted (${red})`);
+  assert.equal(await sup.page.inputValue("#f-region"), "3201", "the board starts at the token's region");
+  const red = Number(await sup.page.locator('#counts tr[data-row="cases"] td.w-red').innerText());
+  assert.equal(red, 1, "the late Nanjing case is counted red, the Suzhou one not");
+  assert.equal(Number(await sup.page.locator('#counts tr[data-department="market"] td.w-red').innerText()), 1);
   await sup.page.locator(`#board-list tr[data-case="${process.env.LATE_CASE}"].w-red`).waitFor();
   await sup.page.selectOption("#f-warning", "");
   await sup.page.click("#filters button[type=submit]");
@@ -151,6 +153,10 @@ try {
   await sup.page.screenshot({ path: join(SHOTS, "console-board.png"), fullPage: true });
   const far = await sup.page.evaluate(async (no) => (await fetch(`/v1/cases/${no}`)).status, process.env.FAR_CASE);
   assert.equal(far, 403, "the Suzhou case itself is refused");
+  // Asking the board for Suzhou is refused too.
+  await sup.page.fill("#f-region", "3205");
+  await sup.page.click("#filters button[type=submit]");
+  await sup.page.locator("#counts .error").waitFor();
 
   // 6. The designer: a bad YAML is marked at its line; a good one draws its graph.
   const admin = await session(TOKENS.admin);

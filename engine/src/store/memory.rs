@@ -11,7 +11,7 @@ use jiff::Timestamp;
 mod work;
 
 use super::{
-    BlueprintStore, CasePage, CaseQuery, CaseStore, CaseSummary, Claimed, Commit, Deployed,
+    Board, BlueprintStore, CasePage, CaseQuery, CaseStore, CaseSummary, Claimed, Commit, Deployed,
     DeployedBundle, EventLog, Gauges, KeyedCase, QueueDepth, ReadyClaim, Result, StoreError,
     WorkStore,
 };
@@ -332,6 +332,28 @@ impl WorkStore for MemoryStore {
             channels: channels.into_iter().collect(),
             tasks: self.work(|w| w.task_counts()),
             warnings: work::warnings(all.iter().filter(|s| !s.closed)),
+        })
+    }
+
+    async fn board(&self, region: &str) -> Result<Board> {
+        let mut open = Vec::new();
+        self.each::<()>(|inner| {
+            open.extend(
+                inner
+                    .cases
+                    .values()
+                    .map(|(s, _)| s)
+                    .filter(|s| !s.closed && s.region.starts_with(region))
+                    .cloned(),
+            );
+            None
+        });
+        Ok(Board {
+            cases: work::warnings(open.iter())
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+            tasks: self.work(|w| w.warned(region)),
         })
     }
 }

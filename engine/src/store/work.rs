@@ -169,6 +169,16 @@ pub struct Gauges {
     pub channels: Vec<(String, u64)>,
 }
 
+/// The supervisor's board (电子监察) within a region subtree: open cases and unsettled units
+/// with a warning, counted.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Board {
+    /// Open cases by warning level (yellow, red).
+    pub cases: Vec<(Warning, u64)>,
+    /// Unsettled units with a warning, by department and level.
+    pub tasks: Vec<(String, Warning, u64)>,
+}
+
 /// Called with a department's name when a unit of it became ready on another node.
 pub type ReadyHook = Arc<dyn Fn(&str) + Send + Sync>;
 
@@ -222,6 +232,11 @@ pub trait WorkStore: Send + Sync + 'static {
 
     /// Counts for gauges.
     fn gauges(&self) -> impl Future<Output = Result<Gauges>> + Send;
+
+    /// The board of the cases whose region code starts with `region` (all: `""`): yellow
+    /// and red open cases, and yellow and red unsettled units by department, both sorted.
+    /// From indexes over the few warned rows, not a scan of every open case.
+    fn board(&self, region: &str) -> impl Future<Output = Result<Board>> + Send;
 
     /// Open cases whose units have no rows yet, or rows without a [`TaskRow::kind`]
     /// (written by a version before the work tables, or before kinds), at most `limit`: the

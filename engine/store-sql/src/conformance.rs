@@ -61,6 +61,9 @@ pub enum Check {
     Queue,
     /// Timers from the case rows: claimed when due, held, moved by later commits.
     Timers,
+    /// The supervisor's board: warned open cases and warned unsettled units, by department,
+    /// within a region subtree.
+    Board,
     /// Searches by every filter, newest first, counted, offset and keyset pages; versions;
     /// gauges.
     Search,
@@ -82,6 +85,7 @@ impl Check {
         Check::Queue,
         Check::Timers,
         Check::Search,
+        Check::Board,
     ];
 }
 
@@ -128,6 +132,7 @@ pub async fn run<S: Store + Clone>(check: Check, store: S) {
         Check::Queue => work::queue(&store, &run).await,
         Check::Timers => work::timers(&store, &run).await,
         Check::Search => work::search(&store, &run).await,
+        Check::Board => work::board(&store, &run).await,
     }
 }
 

@@ -6,6 +6,7 @@ mod m20261127_000002_case_creation;
 mod m20261207_000003_work_tables;
 mod m20261208_000004_task_kind;
 mod m20261208_000005_case_channel;
+pub(crate) mod m20261209_000006_board_index;
 
 use sea_orm_migration::prelude::*;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000003_work_tables::Migration),
             Box::new(m20261208_000004_task_kind::Migration),
             Box::new(m20261208_000005_case_channel::Migration),
+            Box::new(m20261209_000006_board_index::Migration),
         ]
     }
 }

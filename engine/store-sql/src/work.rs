@@ -10,11 +10,12 @@ use tracing::{debug, warn};
 use yijian_engine::CaseNo;
 use yijian_engine::case::{UnitStatus, Warning};
 use yijian_engine::store::{
-    CasePage, CaseQuery, Claimed, Gauges, QueueDepth, ReadyClaim, ReadyHook, Result, WorkStore,
+    Board, CasePage, CaseQuery, Claimed, Gauges, QueueDepth, ReadyClaim, ReadyHook, Result, WorkStore,
 };
 
 use crate::entity::case;
 use crate::error;
+use crate::migration::m20261209_000006_board_index::WARNED;
 use crate::query::task::{self, param, rows, unit_of};
 use crate::store::{SqlStore, summary_of, text_of, time_of};
 
@@ -370,6 +371,52 @@ impl WorkStore for SqlStore {
         }
         g.warnings = vec![(Warning::Yellow, yellow), (Warning::Red, red)];
         Ok(g)
+    }
+
+    async fn board(&self, region: &str) -> Result<Board> {
+        let fail = |e| error::db("board", e);
+        let (db, b) = (self.db(), self.backend());
+        let (filter, values): (String, Vec<Value>) = if region.is_empty() {
+            (String::new(), Vec::new())
+        } else {
+            (
+                format!(" AND substr(region, 1, {}) = {}", param(b, 1), param(b, 2)),
+                vec![
+                    i32::try_from(region.chars().count())
+                        .unwrap_or(i32::MAX)
+                        .into(),
+                    region.into(),
+                ],
+            )
+        };
+        let level = |w: &str| Warning::from_name(w).filter(|w| *w != Warning::Green);
+        let mut board = Board::default();
+        let sql = format!(
+            "SELECT warning, COUNT(*) FROM cases WHERE NOT closed AND warning <> 'green'{filter} \
+             GROUP BY warning ORDER BY warning DESC"
+        );
+        for r in rows(db, sql, values.clone()).await.map_err(fail)? {
+            let w: String = r.try_get_by_index(0).map_err(fail)?;
+            let n: i64 = r.try_get_by_index(1).map_err(fail)?;
+            if let Some(w) = level(&w) {
+                board.cases.push((w, count_of("board", n)?));
+            }
+        }
+        board.cases.sort();
+        let sql = format!(
+            "SELECT department, warning, COUNT(*) FROM tasks WHERE {WARNED}{filter} \
+             GROUP BY department, warning"
+        );
+        for r in rows(db, sql, values).await.map_err(fail)? {
+            let department: String = r.try_get_by_index(0).map_err(fail)?;
+            let w: String = r.try_get_by_index(1).map_err(fail)?;
+            let n: i64 = r.try_get_by_index(2).map_err(fail)?;
+            if let Some(w) = level(&w) {
+                board.tasks.push((department, w, count_of("board", n)?));
+            }
+        }
+        board.tasks.sort();
+        Ok(board)
     }
 
     async fn unindexed(&self, limit: usize) -> Result<Vec<CaseNo>> {

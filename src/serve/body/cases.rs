@@ -368,6 +368,8 @@ pub struct SearchQuery {
     pub warning: Option<String>,
     /// Cases taken on this channel (window, portal, app, kiosk…).
     pub channel: Option<String>,
+    /// Cases whose 区划代码 starts with this (within the token's own region subtree).
+    pub region: Option<String>,
     /// Page, from 1.
     pub page: Option<usize>,
     /// Items per page (default 50, at most 200).

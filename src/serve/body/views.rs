@@ -290,3 +290,27 @@ pub struct CheckResponse {
     /// The compiled bundle (for its graph), when it has no errors.
     pub bundle: Option<BundleBody>,
 }
+
+/// One department's warned units on the board.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BoardDepartment {
+    /// Department id.
+    pub department: String,
+    /// Unsettled units at yellow.
+    pub yellow: u64,
+    /// Unsettled units at red.
+    pub red: u64,
+}
+
+/// The supervisor's board (电子监察) of a region subtree.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BoardResponse {
+    /// The region prefix counted (`""`: everything).
+    pub region: String,
+    /// Open cases at yellow.
+    pub yellow_cases: u64,
+    /// Open cases at red.
+    pub red_cases: u64,
+    /// Unsettled warned units by department (departments without any are left out).
+    pub departments: Vec<BoardDepartment>,
+}

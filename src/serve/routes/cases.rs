@@ -51,6 +51,24 @@ pub(crate) fn region_for(caller: &Principal, asked: Option<String>) -> Result<St
     Ok(region)
 }
 
+/// The region prefix a listing covers: the one asked for, which must lie within the token's
+/// own subtree (else 403), or the token's subtree.
+pub(crate) fn scope_of(caller: &Principal, asked: Option<&str>) -> Result<Option<String>, ApiError> {
+    match asked.filter(|r| !r.is_empty()) {
+        None => Ok(caller.region.as_deref().map(str::to_owned)),
+        Some(r) => {
+            if !r.chars().all(|c| c.is_ascii_digit()) {
+                return Err(ApiError::bad_request(
+                    "invalid_query",
+                    format!("region `{r}` is not a 区划代码 (digits only)"),
+                ));
+            }
+            caller.require_region(r)?;
+            Ok(Some(r.to_owned()))
+        }
+    }
+}
+
 /// The channel of a submission or supplement: `window` unless named; the token's name as
 /// the point that took it unless named.
 ///
@@ -289,7 +307,7 @@ pub(crate) async fn search<S: Store + Clone>(
     let per_page = q.per_page.unwrap_or(50).clamp(1, 200);
     let page = q.page.unwrap_or(1).max(1);
     let query = CaseQuery {
-        region: caller.region.as_deref().map(str::to_owned),
+        region: scope_of(&caller, q.region.as_deref())?,
         bundle: q.bundle.clone(),
         status: q.status.clone(),
         warning,

@@ -3,16 +3,17 @@
 
 use axum::Json;
 use axum::extract::State;
+use yijian_engine::case::Warning;
 use yijian_engine::store::Store;
 use yijian_engine::{CaseNo, Submission};
 
 use super::bundles::unknown_bundle;
-use super::cases::{may_read, region_for};
+use super::cases::{may_read, region_for, scope_of};
 use crate::serve::auth::{Caller, Role};
 use crate::serve::body::{
-    BundleBody, CheckResponse, DiagnosticBody, PreviewBody, PreviewResponse, WhyResponse,
+    BoardDepartment, BoardResponse, BundleBody, CheckResponse, DiagnosticBody, PreviewBody, PreviewResponse, WhyResponse,
 };
-use crate::serve::error::{ApiError, ApiJson, ApiPath, ErrorBody, TextBody};
+use crate::serve::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody, TextBody};
 use crate::serve::state::AppState;
 
 /// What an application would become if submitted now, as filled so far (nothing is
@@ -97,5 +98,66 @@ pub(crate) async fn check<S: Store + Clone>(
             diagnostics: diagnostics.iter().map(DiagnosticBody::from).collect(),
             bundle: None,
         },
+    }))
+}
+
+/// `GET /v1/board?region=`.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct BoardQuery {
+    /// A region prefix within the token's own subtree (default: the token's subtree).
+    region: Option<String>,
+}
+
+/// The supervisor's board (电子监察): open cases at yellow and red, and unsettled units at
+/// yellow and red by department, within the token's region subtree (or a part of it) —
+/// counted from indexes over the warned rows only, however many cases are open.
+#[utoipa::path(
+    get, path = "/v1/board", tag = "cases",
+    params(BoardQuery),
+    responses((status = 200, body = BoardResponse), (status = 403, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn board<S: Store + Clone>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<BoardQuery>,
+) -> Result<Json<BoardResponse>, ApiError> {
+    caller.require(&[Role::Supervisor, Role::Admin])?;
+    let region = scope_of(&caller, q.region.as_deref())?.unwrap_or_default();
+    let b = st
+        .engine()
+        .store()
+        .board(&region)
+        .await
+        .map_err(|e| ApiError::from(yijian_engine::EngineError::from(e)))?;
+    let count = |w| {
+        b.cases
+            .iter()
+            .find(|(l, _)| *l == w)
+            .map_or(0, |(_, n)| *n)
+    };
+    let mut departments: Vec<BoardDepartment> = Vec::new();
+    for (d, w, n) in &b.tasks {
+        if departments.last().is_none_or(|x| x.department != *d) {
+            departments.push(BoardDepartment {
+                department: d.clone(),
+                yellow: 0,
+                red: 0,
+            });
+        }
+        if let Some(x) = departments.last_mut() {
+            match w {
+                Warning::Red => x.red += n,
+                _ => x.yellow += n,
+            }
+        }
+    }
+    Ok(Json(BoardResponse {
+        region,
+        yellow_cases: count(Warning::Yellow),
+        red_cases: count(Warning::Red),
+        departments,
     }))
 }

@@ -206,6 +206,24 @@ impl Work {
         out.sort_by(|a, b| (&a.0, a.1.as_str()).cmp(&(&b.0, b.1.as_str())));
         out
     }
+
+    /// Unsettled units with a warning in a region subtree, by department and level.
+    pub(super) fn warned(&self, region: &str) -> Vec<(String, Warning, u64)> {
+        let mut counts: HashMap<(String, Warning), u64> = HashMap::new();
+        for r in self.rows.values() {
+            if !r.row.state.is_final()
+                && r.row.warning != Warning::Green
+                && r.region.starts_with(region)
+            {
+                *counts
+                    .entry((r.row.department.to_string(), r.row.warning))
+                    .or_default() += 1;
+            }
+        }
+        let mut out: Vec<_> = counts.into_iter().map(|((d, w), n)| (d, w, n)).collect();
+        out.sort();
+        out
+    }
 }
 
 /// The warning counts of open cases.

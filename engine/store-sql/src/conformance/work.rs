@@ -438,3 +438,70 @@ pub(super) async fn search<S: Store + Clone>(store: &S, run: &Run) {
         "open cases counted by warning"
     );
 }
+
+/// The board counts open warned cases and unsettled warned units within a region subtree
+/// only; green, closed and settled ones are not counted.
+pub(super) async fn board<S: Store + Clone>(store: &S, run: &Run) {
+    // A region of this run's own (the SQLite file is shared by every check of the suite).
+    let nanos = jiff::Timestamp::now().as_nanosecond().rem_euclid(1_000_000);
+    let city = format!("9{nanos:06}{}", run.prefix.len() % 10);
+    let mk = |name: &str, district: &str, closed: bool, warning: Warning, tasks: Vec<TaskRow>| {
+        let no = run.case(name);
+        let mut c = new_case(&no, 1, tasks);
+        c.summary.region = Arc::from(format!("{city}{district}"));
+        c.summary.closed = closed;
+        c.summary.warning = warning;
+        c
+    };
+    let warned = |task: u32, department: &str, state: UnitStatus, warning: Warning| TaskRow {
+        warning,
+        ..row(task, department, state)
+    };
+    let commits = [
+        mk("b-red", "01", false, Warning::Red, vec![
+            warned(0, "market", UnitStatus::Dispatched, Warning::Red),
+            warned(1, "fire", UnitStatus::Waiting, Warning::Yellow),
+            warned(2, "fire", UnitStatus::Approved, Warning::Red),
+        ]),
+        mk("b-yellow", "02", false, Warning::Yellow, vec![
+            warned(0, "market", UnitStatus::SupplementRequested, Warning::Yellow),
+        ]),
+        mk("b-green", "01", false, Warning::Green, vec![row(0, "market", UnitStatus::Dispatched)]),
+        mk("b-closed", "01", true, Warning::Red, vec![]),
+    ];
+    for c in commits {
+        append(store, c, "board setup").await;
+    }
+    let board = |region: String| async move {
+        match store.board(&region).await {
+            Ok(b) => b,
+            Err(e) => panic!("board({region}) failed: {e}"),
+        }
+    };
+    let all = board(city.clone()).await;
+    assert_eq!(
+        all.cases,
+        vec![(Warning::Yellow, 1), (Warning::Red, 1)],
+        "open warned cases of the city"
+    );
+    assert_eq!(
+        all.tasks,
+        vec![
+            ("fire".to_owned(), Warning::Yellow, 1),
+            ("market".to_owned(), Warning::Yellow, 1),
+            ("market".to_owned(), Warning::Red, 1),
+        ],
+        "unsettled warned units by department"
+    );
+    let district = board(format!("{city}01")).await;
+    assert_eq!(district.cases, vec![(Warning::Red, 1)], "one district only");
+    assert_eq!(
+        district.tasks,
+        vec![
+            ("fire".to_owned(), Warning::Yellow, 1),
+            ("market".to_owned(), Warning::Red, 1),
+        ]
+    );
+    let elsewhere = board(format!("{city}09")).await;
+    assert!(elsewhere.cases.is_empty() && elsewhere.tasks.is_empty(), "{elsewhere:?}");
+}
