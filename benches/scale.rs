@@ -9,7 +9,9 @@
 //!   store to `--closed` closed and `--open` open cases: case rows (statuses, warnings,
 //!   regions spread over 13 cities) and five task rows each (decided for closed cases;
 //!   leased to a worker far into the future for open ones, so they sit in the queues'
-//!   index without being fetchable). Synthetic cases have no events: no node reads them.
+//!   index without being fetchable), each with its kind (a row without one would be
+//!   rewritten at start, as a row written before kinds is). Synthetic cases have no events:
+//!   no node reads them.
 //! - **ready**: a `yijian serve` process (the release binary) on that store, from spawn to
 //!   `/readyz` answering 200; its resident memory (`VmRSS`) then, and after the samples.
 //! - **p50 / p99** over `--samples` requests each, over HTTP on loopback: `fetch` (10 tasks
@@ -115,9 +117,9 @@ async fn synthetic(db: &DatabaseConnection, from: u64, to: u64, closed: bool) {
                 )
             };
             let sql = format!(
-                "INSERT INTO tasks (case_no, unit, department, region, state, ready_at, \
+                "INSERT INTO tasks (case_no, unit, department, kind, region, state, ready_at, \
                  free_at, lease_owner, lease_token, due_at, warning, pushed) \
-                 SELECT 'SYN-' || {no}, '{{\"task\":{i}}}', '{dep}', \
+                 SELECT 'SYN-' || {no}, '{{\"task\":{i}}}', '{dep}', '{dep}', \
                  '32' || substr({city}, 7, 2) || '06', {state}, {ready}, \
                  {locked}, NULL, NULL, NULL, {warning}, FALSE FROM ({series}) q"
             );
