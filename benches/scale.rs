@@ -317,7 +317,13 @@ async fn run(label: &str, url: &str, dir: &std::path::Path) {
     for _ in 0..samples {
         let (d, _) = time(reqwest::Method::GET, "/v1/board".into(), &sup, None).await;
         counts.push(d);
-        let (d, _) = time(reqwest::Method::GET, "/v1/board?region=3201".into(), &sup, None).await;
+        let (d, _) = time(
+            reqwest::Method::GET,
+            "/v1/board?region=3201".into(),
+            &sup,
+            None,
+        )
+        .await;
         city.push(d);
         let (d, _) = time(reqwest::Method::GET, "/healthz".into(), &sup, None).await;
         floor.push(d);

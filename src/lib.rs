@@ -10,9 +10,11 @@
 //! - [`adapters`]: outbound adapters to department back offices.
 //! - [`report`]: human and JSON rendering of check findings.
 //! - [`serve`]: the HTTP service (`yijian serve`).
+//! - [`simulate`]: dry runs of a case on a scripted clock (`yijian simulate`).
 
 pub mod report;
 pub mod serve;
+pub mod simulate;
 
 pub use yijian_adapters as adapters;
 pub use yijian_definitions as definitions;

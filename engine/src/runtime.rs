@@ -280,6 +280,23 @@ impl<S: Store> Engine<S> {
         b.versions.get(&(id.to_owned(), v)).cloned()
     }
 
+    /// The deployment's working-day calendars (the built-in ones when none were given).
+    ///
+    /// # Errors
+    /// A built-in calendar file that does not load (the tests load every one).
+    pub fn calendars(&self) -> Result<crate::calendar::Calendars, crate::calendar::LoadError> {
+        match &self.inner.calendars {
+            None => crate::calendar::Calendars::builtin(),
+            Some(map) => {
+                let mut all = crate::calendar::Calendars::new();
+                for c in map.values() {
+                    all.insert((**c).clone());
+                }
+                Ok(all)
+            }
+        }
+    }
+
     /// Checks a bundle's text as a deploy would (the deployment's calendars and limits),
     /// without deploying it: the compiled blueprint and its warnings, or every diagnostic.
     ///

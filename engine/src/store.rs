@@ -23,8 +23,8 @@ use crate::ids::CaseNo;
 pub use refused::Refusals;
 pub use stats::CommitStats;
 pub use work::{
-    Board, CasePage, CaseQuery, Claimed, Gauges, QueueDepth, ReadyClaim, ReadyHook, TaskLease, TaskRow,
-    WorkStore,
+    Board, CasePage, CaseQuery, Claimed, Gauges, QueueDepth, ReadyClaim, ReadyHook, TaskLease,
+    TaskRow, WorkStore,
 };
 
 /// Why the store could not do something. What the caller must decide is in the variant.

@@ -1,23 +1,16 @@
 //! `yijian simulate SCRIPT [--bundles DIR] [--format table|json]`: a dry run of one case on
-//! a scripted clock, with the real engine (in-memory store, manual clock). The contract is
+//! a scripted clock, with the real engine (in-memory store, manual clock; the run itself is
+//! `yijian::simulate`, shared with the console's designer). The contract is
 //! `docs/simulate.md`.
-
-mod drive;
-mod fill;
-mod output;
-mod script;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use yijian::definitions::{CheckOptions, check_bytes};
-use yijian::engine::UnitStatus;
 use yijian::engine::calendar::Calendars;
-use yijian::engine::ids::Part;
 use yijian::report;
-
-use self::drive::BundleText;
+use yijian::simulate::{BundleText, Script};
 
 /// The folder of shipped bundles, relative to the working directory.
 const CATALOG: &str = "definitions/catalog";
@@ -44,11 +37,11 @@ pub(crate) fn run(
         ..CheckOptions::default()
     };
     let text = std::fs::read_to_string(script).with_context(|| format!("cannot read {origin}"))?;
-    let parsed = script::parse(&text, &origin)?;
-    let (texts, target) = if is_path(&parsed.bundle) {
+    let parsed = Script::parse(&text, &origin)?;
+    let (texts, target) = if is_path(parsed.bundle()) {
         let base = script.parent().unwrap_or_else(|| Path::new("."));
-        let file = base.join(&parsed.bundle);
-        let (line, column) = parsed.bundle_at;
+        let file = base.join(parsed.bundle());
+        let (line, column) = parsed.bundle_at();
         let text = bundle_file(&file, &check)
             .map_err(|e| anyhow::anyhow!("{origin}:{line}:{column}: {e:#}"))?;
         (vec![text], None)
@@ -57,24 +50,19 @@ pub(crate) fn run(
             Some(d) => d.to_path_buf(),
             None => default_catalog(),
         };
-        (
-            bundle_dir(&dir)?,
-            Some((parsed.bundle.as_str(), parsed.version)),
-        )
+        (bundle_dir(&dir)?, Some((parsed.bundle(), parsed.version())))
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
-    let (line, column) = parsed.bundle_at;
+    let (line, column) = parsed.bundle_at();
     let place = format!("{origin}:{line}:{column}");
-    let run = rt.block_on(drive::run(&texts, target, cals, &place, &parsed.steps))?;
-    let notes = notes(&run);
-    let doc = output::json(&run, &notes);
+    let report = rt.block_on(yijian::simulate::run(&parsed, &texts, target, cals, &place))?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        println!("{}", serde_json::to_string_pretty(&report.json)?);
     } else {
-        print!("{}", output::table(&run, &doc, parsed.title.as_deref()));
+        print!("{}", report.table);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -125,39 +113,4 @@ fn bundle_dir(dir: &Path) -> anyhow::Result<Vec<BundleText>> {
             })
         })
         .collect()
-}
-
-/// Things the reader should know that are not events: limits the calendar could not count.
-fn notes(run: &drive::Run) -> Vec<String> {
-    let mut notes = Vec::new();
-    for s in &run.skipped {
-        notes.push(format!(
-            "a bundle file did not deploy (not needed here): {s}"
-        ));
-    }
-    let bp = &run.blueprint;
-    let Some(case) = &run.case else {
-        return notes;
-    };
-    let beyond = |what: &str| {
-        format!(
-            "{what} has no due date: its limit runs past the years calendar `{}` knows \
-             (`yijian calendar add` shows which); add the next year's calendar file",
-            bp.calendar
-        )
-    };
-    if case.accepted_at.is_some() && case.due.is_none() && bp.time_limit.is_some() {
-        notes.push(beyond("the case"));
-    }
-    for t in &case.tasks {
-        let limited = yijian::engine::TaskRef::parse(bp, &t.name).is_some_and(|r| {
-            r.part != Part::Rectification
-                && r.task.index() < bp.tasks.len()
-                && bp.task_limit(r.task).is_some()
-        });
-        if t.due.is_none() && t.status == UnitStatus::Dispatched && limited {
-            notes.push(beyond(&format!("task `{}`", t.name)));
-        }
-    }
-    notes
 }

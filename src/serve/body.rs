@@ -20,8 +20,9 @@ pub use queues::{
 };
 
 pub use views::{
-    BoardDepartment, BoardResponse, CheckResponse, FormFieldBody, HolderBody, PreviewBody, PreviewMaterialBody, PreviewResponse,
-    PreviewTaskBody, ProblemBody, WhyResponse,
+    BoardDepartment, BoardResponse, CheckResponse, FormFieldBody, HolderBody, PreviewBody,
+    PreviewMaterialBody, PreviewResponse, PreviewTaskBody, ProblemBody, SimulateBody,
+    SimulateResponse, WhyResponse,
 };
 
 use serde::Serialize;

@@ -24,7 +24,7 @@ use super::routes::{actions, bundles, cases, ops, queues, views};
         queues::suspend, queues::resume,
         ops::incidents, ops::retry, ops::cancel, ops::healthz, ops::readyz, ops::metrics,
         progress::lookup,
-        views::preview, views::why, views::check, views::board,
+        views::preview, views::why, views::check, views::board, views::simulate,
     ),
     modifiers(&Bearer, &CommonAnswers),
     tags(

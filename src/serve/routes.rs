@@ -30,6 +30,7 @@ pub(crate) fn router<S: Store + Clone>(state: AppState<S>) -> Router {
             post(bundles::deploy::<S>).get(bundles::list::<S>),
         )
         .route("/v1/bundles/check", post(views::check::<S>))
+        .route("/v1/bundles/simulate", post(views::simulate::<S>))
         .route("/v1/bundles/{id}", get(bundles::latest::<S>))
         .route("/v1/bundles/{id}/preview", post(views::preview::<S>))
         .route("/v1/bundles/{id}/{version}", get(bundles::version::<S>))

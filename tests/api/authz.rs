@@ -256,6 +256,8 @@ fn rows(case: &str, task: &str, code: &str) -> Vec<Row> {
         row(Method::GET, "/v1/cases/{case_no}/why", format!("/v1/cases/{case}/why"), None)
             .allow(&readers, 200).allow(&[Market, Urban], 200),
         row(Method::GET, "/v1/board", "/v1/board".into(), None).allow(&[Admin, Supervisor, SupervisorFar], 200),
+        row(Method::POST, "/v1/bundles/simulate", "/v1/bundles/simulate".into(), Some(json!({"yaml": "x", "script": "y"})))
+            .allow(&any_token, 200),
         row(Method::POST, "/v1/bundles/check", "/v1/bundles/check".into(), Some(json!("not: [a bundle"))).allow(&any_token, 200),
         row(Method::POST, "/v1/bundles/{id}/preview", "/v1/bundles/open-restaurant/preview".into(), Some(json!({})))
             .allow(&[Admin, Window, WindowNear, WindowFar], 200),

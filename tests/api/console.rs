@@ -321,8 +321,43 @@ async fn preview_why_and_check_answer_what_the_console_shows() {
         .expect("json");
     assert_eq!(good["ok"], true, "{good}");
     assert_eq!(good["bundle"]["tasks"][0]["id"], "review");
+    // Simulate: the late bundle's case, due two seconds after acceptance, is red by the end.
+    let script = "bundle: x\nsteps:\n  - at: 2026-09-18T09:00:00+08:00\n    submit: {}\n  \
+                  - until: 2026-09-18T09:00:10+08:00\n";
+    let (s, sim) = server
+        .post(
+            "/v1/bundles/simulate",
+            "t-supervisor",
+            json!({"yaml": LATE, "script": script}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{sim}");
+    assert_eq!(sim["ok"], true, "{sim}");
+    assert_eq!(sim["result"]["case"]["warning"], "red", "{sim}");
+    assert!(
+        sim["table"]
+            .as_str()
+            .is_some_and(|t| t.contains("warning_red")),
+        "{sim}"
+    );
+    let (_, bad) = server
+        .post(
+            "/v1/bundles/simulate",
+            "t-supervisor",
+            json!({"yaml": "yijian: 1\nid: d\n", "script": script}),
+        )
+        .await;
+    assert_eq!(bad["ok"], false, "{bad}");
+    assert!(
+        bad["error"].as_str().is_some_and(|e| e.contains("bundle:")),
+        "{bad}"
+    );
     let (s, _) = server.get("/v1/bundles/late-demo", "t-admin").await;
-    assert_eq!(s, StatusCode::NOT_FOUND, "checking deploys nothing");
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "checking and simulating deploy nothing"
+    );
     server.stop().await;
 }
 

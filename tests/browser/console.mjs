@@ -177,6 +177,18 @@ try {
   await admin.page.click("#check");
   await admin.page.locator("#verdict.ok").waitFor();
   await admin.page.locator('#graph g[data-task="b"]').waitFor();
+  // …and runs a short simulate script on it: submitted on Friday 09-18, item a due 5 working
+  // days later on the calendar (Friday 09-25), and b waiting for it.
+  await admin.page.fill("#script", "bundle: demo\nsteps:\n  - at: 2026-09-18T09:00:00+08:00\n    submit: {}\n" +
+    "  - at: 2026-09-21T10:00:00+08:00\n    approve: {task: a}\n");
+  await admin.page.click("#simulate");
+  await admin.page.locator("#simulate-table").waitFor();
+  const table = await admin.page.locator("#simulate-table").innerText();
+  assert.match(table, /approved/, table);
+  await admin.page.screenshot({ path: join(SHOTS, "console-simulate.png"), fullPage: true });
+  await admin.page.fill("#script", "steps: []\n");
+  await admin.page.click("#simulate");
+  await admin.page.locator("#simulate-error").waitFor();
 
   // English is one click away.
   await admin.page.click("#lang");

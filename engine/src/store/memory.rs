@@ -11,7 +11,7 @@ use jiff::Timestamp;
 mod work;
 
 use super::{
-    Board, BlueprintStore, CasePage, CaseQuery, CaseStore, CaseSummary, Claimed, Commit, Deployed,
+    BlueprintStore, Board, CasePage, CaseQuery, CaseStore, CaseSummary, Claimed, Commit, Deployed,
     DeployedBundle, EventLog, Gauges, KeyedCase, QueueDepth, ReadyClaim, Result, StoreError,
     WorkStore,
 };

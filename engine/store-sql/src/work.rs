@@ -10,7 +10,8 @@ use tracing::{debug, warn};
 use yijian_engine::CaseNo;
 use yijian_engine::case::{UnitStatus, Warning};
 use yijian_engine::store::{
-    Board, CasePage, CaseQuery, Claimed, Gauges, QueueDepth, ReadyClaim, ReadyHook, Result, WorkStore,
+    Board, CasePage, CaseQuery, Claimed, Gauges, QueueDepth, ReadyClaim, ReadyHook, Result,
+    WorkStore,
 };
 
 use crate::entity::case;

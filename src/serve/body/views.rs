@@ -314,3 +314,27 @@ pub struct BoardResponse {
     /// Unsettled warned units by department (departments without any are left out).
     pub departments: Vec<BoardDepartment>,
 }
+
+/// `POST /v1/bundles/simulate`: a `simulate` script run on a bundle's text.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimulateBody {
+    /// The bundle's YAML (the script's `bundle:` is not read: this bundle is run).
+    pub yaml: String,
+    /// The script's YAML (docs/simulate.md), at most 200 steps.
+    pub script: String,
+}
+
+/// A simulation's result.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SimulateResponse {
+    /// The run finished (else `error` says why, with line and column where it can).
+    pub ok: bool,
+    /// Why the bundle or the script could not run.
+    pub error: Option<String>,
+    /// The readable table of `yijian simulate`.
+    pub table: Option<String>,
+    /// The `--format json` document.
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<Value>,
+}

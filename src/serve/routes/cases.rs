@@ -53,7 +53,10 @@ pub(crate) fn region_for(caller: &Principal, asked: Option<String>) -> Result<St
 
 /// The region prefix a listing covers: the one asked for, which must lie within the token's
 /// own subtree (else 403), or the token's subtree.
-pub(crate) fn scope_of(caller: &Principal, asked: Option<&str>) -> Result<Option<String>, ApiError> {
+pub(crate) fn scope_of(
+    caller: &Principal,
+    asked: Option<&str>,
+) -> Result<Option<String>, ApiError> {
     match asked.filter(|r| !r.is_empty()) {
         None => Ok(caller.region.as_deref().map(str::to_owned)),
         Some(r) => {

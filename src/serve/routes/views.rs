@@ -11,7 +11,8 @@ use super::bundles::unknown_bundle;
 use super::cases::{may_read, region_for, scope_of};
 use crate::serve::auth::{Caller, Role};
 use crate::serve::body::{
-    BoardDepartment, BoardResponse, BundleBody, CheckResponse, DiagnosticBody, PreviewBody, PreviewResponse, WhyResponse,
+    BoardDepartment, BoardResponse, BundleBody, CheckResponse, DiagnosticBody, PreviewBody,
+    PreviewResponse, SimulateBody, SimulateResponse, WhyResponse,
 };
 use crate::serve::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody, TextBody};
 use crate::serve::state::AppState;
@@ -132,12 +133,7 @@ pub(crate) async fn board<S: Store + Clone>(
         .board(&region)
         .await
         .map_err(|e| ApiError::from(yijian_engine::EngineError::from(e)))?;
-    let count = |w| {
-        b.cases
-            .iter()
-            .find(|(l, _)| *l == w)
-            .map_or(0, |(_, n)| *n)
-    };
+    let count = |w| b.cases.iter().find(|(l, _)| *l == w).map_or(0, |(_, n)| *n);
     let mut departments: Vec<BoardDepartment> = Vec::new();
     for (d, w, n) in &b.tasks {
         if departments.last().is_none_or(|x| x.department != *d) {
@@ -159,5 +155,76 @@ pub(crate) async fn board<S: Store + Clone>(
         yellow_cases: count(Warning::Yellow),
         red_cases: count(Warning::Red),
         departments,
+    }))
+}
+
+/// The most steps a simulation run from the API may have (the CLI has no such limit).
+const MAX_STEPS: usize = 200;
+
+/// Runs a `simulate` script (docs/simulate.md) on a bundle's text, with the real engine on
+/// an in-memory store and a scripted clock, on the deployment's calendars: nothing is
+/// deployed or stored. Always 200: a bundle or script that does not run is `ok: false` with
+/// the reason.
+#[utoipa::path(
+    post, path = "/v1/bundles/simulate", tag = "bundles",
+    request_body = SimulateBody,
+    responses((status = 200, body = SimulateResponse)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn simulate<S: Store + Clone>(
+    State(st): State<AppState<S>>,
+    _caller: Caller,
+    ApiJson(body): ApiJson<SimulateBody>,
+) -> Result<Json<SimulateResponse>, ApiError> {
+    let failed = |error: String| SimulateResponse {
+        ok: false,
+        error: Some(error),
+        table: None,
+        result: None,
+    };
+    if let Err(diagnostics) = st.engine().check(&body.yaml) {
+        let first = diagnostics.first().map_or_else(String::new, |d| {
+            format!(
+                "bundle:{}:{}: {} {}",
+                d.pos.line,
+                d.pos.column,
+                d.code.as_str(),
+                d.message
+            )
+        });
+        return Ok(Json(failed(format!(
+            "the bundle has {} error(s); check it first — {first}",
+            diagnostics.len()
+        ))));
+    }
+    let script = match crate::simulate::Script::parse(&body.script, "script") {
+        Ok(s) => s,
+        Err(e) => return Ok(Json(failed(format!("{e:#}")))),
+    };
+    if script.steps() > MAX_STEPS {
+        return Ok(Json(failed(format!(
+            "the script has {} steps; at most {MAX_STEPS} run here (use `yijian simulate`)",
+            script.steps()
+        ))));
+    }
+    let calendars = st
+        .engine()
+        .calendars()
+        .map_err(|e| ApiError::internal(format!("calendars: {e}")))?;
+    let bundles = [crate::simulate::BundleText {
+        origin: "bundle".to_owned(),
+        yaml: body.yaml,
+    }];
+    let (line, column) = script.bundle_at();
+    let place = format!("script:{line}:{column}");
+    let ran = crate::simulate::run(&script, &bundles, None, calendars, &place).await;
+    Ok(Json(match ran {
+        Ok(report) => SimulateResponse {
+            ok: true,
+            error: None,
+            table: Some(report.table),
+            result: Some(report.json),
+        },
+        Err(e) => failed(format!("{e:#}")),
     }))
 }

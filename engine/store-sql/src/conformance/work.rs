@@ -458,15 +458,36 @@ pub(super) async fn board<S: Store + Clone>(store: &S, run: &Run) {
         ..row(task, department, state)
     };
     let commits = [
-        mk("b-red", "01", false, Warning::Red, vec![
-            warned(0, "market", UnitStatus::Dispatched, Warning::Red),
-            warned(1, "fire", UnitStatus::Waiting, Warning::Yellow),
-            warned(2, "fire", UnitStatus::Approved, Warning::Red),
-        ]),
-        mk("b-yellow", "02", false, Warning::Yellow, vec![
-            warned(0, "market", UnitStatus::SupplementRequested, Warning::Yellow),
-        ]),
-        mk("b-green", "01", false, Warning::Green, vec![row(0, "market", UnitStatus::Dispatched)]),
+        mk(
+            "b-red",
+            "01",
+            false,
+            Warning::Red,
+            vec![
+                warned(0, "market", UnitStatus::Dispatched, Warning::Red),
+                warned(1, "fire", UnitStatus::Waiting, Warning::Yellow),
+                warned(2, "fire", UnitStatus::Approved, Warning::Red),
+            ],
+        ),
+        mk(
+            "b-yellow",
+            "02",
+            false,
+            Warning::Yellow,
+            vec![warned(
+                0,
+                "market",
+                UnitStatus::SupplementRequested,
+                Warning::Yellow,
+            )],
+        ),
+        mk(
+            "b-green",
+            "01",
+            false,
+            Warning::Green,
+            vec![row(0, "market", UnitStatus::Dispatched)],
+        ),
         mk("b-closed", "01", true, Warning::Red, vec![]),
     ];
     for c in commits {
@@ -503,5 +524,8 @@ pub(super) async fn board<S: Store + Clone>(store: &S, run: &Run) {
         ]
     );
     let elsewhere = board(format!("{city}09")).await;
-    assert!(elsewhere.cases.is_empty() && elsewhere.tasks.is_empty(), "{elsewhere:?}");
+    assert!(
+        elsewhere.cases.is_empty() && elsewhere.tasks.is_empty(),
+        "{elsewhere:?}"
+    );
 }

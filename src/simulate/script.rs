@@ -1,12 +1,12 @@
 //! The simulation script: YAML read with serde-saphyr (unknown keys refused), then checked
 //! into a list of timed steps. Every error names the line and column it is about.
 
+use crate::engine::case::{Missing, SpecialStep};
 use anyhow::bail;
 use jiff::Timestamp;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use serde_saphyr::Spanned;
-use yijian::engine::case::{Missing, SpecialStep};
 
 /// A script as written.
 #[derive(Debug, Deserialize)]
@@ -65,7 +65,7 @@ struct StepFile {
 /// `confirm: {}` (or `confirm:` with nothing).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct Empty {}
+pub(crate) struct Empty {}
 
 /// Tells a key written with an empty value (`confirm:`) from an absent key.
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
@@ -77,129 +77,129 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 /// An application at the window (一表申请 + 一套材料).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct Submit {
+pub(crate) struct Submit {
     #[serde(default)]
-    pub(super) form: Map<String, Value>,
+    pub(crate) form: Map<String, Value>,
     #[serde(default)]
-    pub(super) materials: Option<Value>,
+    pub(crate) materials: Option<Value>,
     /// Materials not supplied at intake (容缺 for deferrable ones).
     #[serde(default)]
-    pub(super) missing: Vec<String>,
+    pub(crate) missing: Vec<String>,
     #[serde(default)]
-    pub(super) commitments: Vec<String>,
+    pub(crate) commitments: Vec<String>,
     #[serde(default)]
-    pub(super) unavailable: Vec<String>,
+    pub(crate) unavailable: Vec<String>,
     #[serde(default)]
-    pub(super) region: String,
+    pub(crate) region: String,
 }
 
 /// A data event proposing a case (免申即享).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct Trigger {
+pub(crate) struct Trigger {
     #[serde(default)]
-    pub(super) form: Map<String, Value>,
+    pub(crate) form: Map<String, Value>,
     #[serde(default)]
-    pub(super) materials: Option<Value>,
+    pub(crate) materials: Option<Value>,
     #[serde(default)]
-    pub(super) missing: Vec<String>,
+    pub(crate) missing: Vec<String>,
     #[serde(default)]
-    pub(super) unavailable: Vec<String>,
+    pub(crate) unavailable: Vec<String>,
     #[serde(default)]
-    pub(super) region: String,
-    pub(super) source: String,
-    pub(super) event_id: String,
+    pub(crate) region: String,
+    pub(crate) source: String,
+    pub(crate) event_id: String,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct Approve {
-    pub(super) task: String,
+pub(crate) struct Approve {
+    pub(crate) task: String,
     #[serde(default)]
-    pub(super) output: Value,
+    pub(crate) output: Value,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RequestSupplement {
-    pub(super) task: String,
-    pub(super) missing: Vec<Missing>,
+pub(crate) struct RequestSupplement {
+    pub(crate) task: String,
+    pub(crate) missing: Vec<Missing>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct Supply {
+pub(crate) struct Supply {
     #[serde(default)]
-    pub(super) form: Map<String, Value>,
+    pub(crate) form: Map<String, Value>,
     #[serde(default)]
-    pub(super) materials: Option<Value>,
+    pub(crate) materials: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct TaskReason {
-    pub(super) task: String,
-    pub(super) reason: String,
+pub(crate) struct TaskReason {
+    pub(crate) task: String,
+    pub(crate) reason: String,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct TaskOnly {
-    pub(super) task: String,
+pub(crate) struct TaskOnly {
+    pub(crate) task: String,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct Suspend {
-    pub(super) task: String,
-    pub(super) reason: SpecialStep,
+pub(crate) struct Suspend {
+    pub(crate) task: String,
+    pub(crate) reason: SpecialStep,
     #[serde(default)]
-    pub(super) note: String,
+    pub(crate) note: String,
     #[serde(default)]
-    pub(super) expected: Option<Instant>,
+    pub(crate) expected: Option<Instant>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct Withdraw {
+pub(crate) struct Withdraw {
     #[serde(default)]
-    pub(super) tasks: Option<Vec<String>>,
-    pub(super) reason: String,
+    pub(crate) tasks: Option<Vec<String>>,
+    pub(crate) reason: String,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct Verify {
-    pub(super) task: String,
-    pub(super) passed: bool,
+pub(crate) struct Verify {
+    pub(crate) task: String,
+    pub(crate) passed: bool,
     #[serde(default)]
-    pub(super) reason: Option<String>,
+    pub(crate) reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct Evaluate {
-    pub(super) grade: u8,
+pub(crate) struct Evaluate {
+    pub(crate) grade: u8,
     #[serde(default)]
-    pub(super) department: Option<String>,
+    pub(crate) department: Option<String>,
     #[serde(default)]
-    pub(super) comment: String,
+    pub(crate) comment: String,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct Fail {
-    pub(super) task: String,
-    pub(super) error: String,
+pub(crate) struct Fail {
+    pub(crate) task: String,
+    pub(crate) error: String,
     /// Retry after this long instead of the task's backoff (`30s`, `10m`, `1h`).
     #[serde(default)]
-    pub(super) retry_in: Option<yijian::definitions::Duration>,
+    pub(crate) retry_in: Option<crate::definitions::Duration>,
 }
 
 /// An instant: RFC 3339 with an offset, or a local Beijing time without one
 /// (`2026-09-18T09:00`, `2026-09-18 09:00:00`).
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Instant(pub(super) Timestamp);
+pub(crate) struct Instant(pub(crate) Timestamp);
 
 impl<'de> Deserialize<'de> for Instant {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -211,7 +211,7 @@ impl<'de> Deserialize<'de> for Instant {
 }
 
 /// Parses an instant; a time without an offset is Beijing time (+08:00).
-pub(super) fn parse_instant(s: &str) -> Result<Timestamp, String> {
+pub(crate) fn parse_instant(s: &str) -> Result<Timestamp, String> {
     let s = s.trim();
     if let Ok(t) = s.parse::<Timestamp>() {
         return Ok(t);
@@ -232,36 +232,36 @@ pub(super) fn parse_instant(s: &str) -> Result<Timestamp, String> {
 }
 
 /// UTC+08:00, the time of the shipped calendars (Asia/Shanghai has no daylight saving).
-pub(super) fn beijing() -> jiff::tz::TimeZone {
+pub(crate) fn beijing() -> jiff::tz::TimeZone {
     jiff::tz::TimeZone::fixed(jiff::tz::offset(8))
 }
 
 /// A checked script.
 #[derive(Debug)]
-pub(super) struct Script {
+pub(crate) struct Script {
     /// The bundle: an id, or a path relative to the script.
-    pub(super) bundle: String,
+    pub(crate) bundle: String,
     /// Where `bundle:` is written (line, column).
-    pub(super) bundle_at: (u64, u64),
+    pub(crate) bundle_at: (u64, u64),
     /// The version (default: the latest deployed).
-    pub(super) version: Option<u32>,
+    pub(crate) version: Option<u32>,
     /// What the scenario shows.
-    pub(super) title: Option<String>,
+    pub(crate) title: Option<String>,
     /// The steps, in time order.
-    pub(super) steps: Vec<Step>,
+    pub(crate) steps: Vec<Step>,
 }
 
 /// A step at its instant, with where it was written.
 #[derive(Debug)]
-pub(super) struct Step {
-    pub(super) at: Timestamp,
-    pub(super) line: u64,
-    pub(super) action: StepAction,
+pub(crate) struct Step {
+    pub(crate) at: Timestamp,
+    pub(crate) line: u64,
+    pub(crate) action: StepAction,
 }
 
 /// What a step does.
 #[derive(Debug)]
-pub(super) enum StepAction {
+pub(crate) enum StepAction {
     Until,
     Submit(Submit),
     Trigger(Trigger),
@@ -282,7 +282,7 @@ pub(super) enum StepAction {
 
 impl StepAction {
     /// The step kind, as written in scripts.
-    pub(super) fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             StepAction::Until => "until",
             StepAction::Submit(_) => "submit",
@@ -304,7 +304,7 @@ impl StepAction {
     }
 
     /// The task the step names, if any.
-    pub(super) fn task(&self) -> Option<&str> {
+    pub(crate) fn task(&self) -> Option<&str> {
         match self {
             StepAction::Approve(a) => Some(&a.task),
             StepAction::RequestSupplement(r) => Some(&r.task),
@@ -327,7 +327,7 @@ const KINDS: &str = "submit, trigger, confirm, approve, request_supplement, supp
 /// # Errors
 /// YAML syntax, an unknown or missing key, a bad value (with line and column), a step with
 /// no action or two, a step earlier than the one before it.
-pub(super) fn parse(text: &str, origin: &str) -> anyhow::Result<Script> {
+pub(crate) fn parse(text: &str, origin: &str) -> anyhow::Result<Script> {
     let file: ScriptFile = serde_saphyr::from_str(text).map_err(|e| {
         let report = e.to_string().replace("<input>", origin);
         let report = report.strip_prefix("error: ").unwrap_or(&report).to_owned();

@@ -6,17 +6,17 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use crate::definitions::Blueprint;
+use crate::engine::ids::Part;
+use crate::engine::{CaseView, Event, TaskRef};
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
-use yijian::definitions::Blueprint;
-use yijian::engine::ids::Part;
-use yijian::engine::{CaseView, Event, TaskRef};
 
 use super::drive::{Entry, Run};
 use super::script::beijing;
 
 /// An instant as `2026-09-24T23:59:59+08:00`.
-pub(super) fn instant(t: Timestamp) -> String {
+pub(crate) fn instant(t: Timestamp) -> String {
     t.to_zoned_datetime(beijing())
         .strftime("%Y-%m-%dT%H:%M:%S%:z")
         .to_string()
@@ -37,7 +37,7 @@ const INSTANT_KEYS: &[&str] = &[
 ];
 
 /// The whole run as the JSON document of the contract.
-pub(super) fn json(run: &Run, notes: &[String]) -> Value {
+pub(crate) fn json(run: &Run, notes: &[String]) -> Value {
     let mut doc = Map::new();
     doc.insert("case".into(), run.case.as_ref().map_or(Value::Null, case));
     let events = run.timeline.iter().filter_map(|e| match e {
@@ -212,7 +212,7 @@ fn rezone(v: &Value) -> Value {
 }
 
 /// The run as a readable table, from its JSON document.
-pub(super) fn table(run: &Run, doc: &Value, title: Option<&str>) -> String {
+pub(crate) fn table(run: &Run, doc: &Value, title: Option<&str>) -> String {
     let mut out = String::new();
     let bp = &run.blueprint;
     if let Some(t) = title {

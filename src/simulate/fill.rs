@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 
+use crate::definitions::{Blueprint, MaterialOrigin, OutputType};
+use crate::engine::ids::Part;
+use crate::engine::{MaterialRef, Submission, TaskRef};
 use serde_json::{Map, Value};
-use yijian::definitions::{Blueprint, MaterialOrigin, OutputType};
-use yijian::engine::ids::Part;
-use yijian::engine::{MaterialRef, Submission, TaskRef};
 
 /// The application: every material the applicant uploads is supplied (a placeholder
 /// file unless the script gives one), except those listed as missing.
-pub(super) fn submission(
+pub(crate) fn submission(
     bp: &Blueprint,
     form: &Map<String, Value>,
     materials: Option<&Value>,
@@ -50,7 +50,7 @@ pub(super) fn submission(
 
 /// An approval's output with every declared electronic licence the script leaves out
 /// filled in with a placeholder.
-pub(super) fn with_licences(bp: &Blueprint, name: &str, output: Value) -> Value {
+pub(crate) fn with_licences(bp: &Blueprint, name: &str, output: Value) -> Value {
     let Some(r) = TaskRef::parse(bp, name) else {
         return output;
     };
@@ -87,7 +87,7 @@ pub(super) fn with_licences(bp: &Blueprint, name: &str, output: Value) -> Value 
 
 /// Materials as written: a list of ids (placeholder files), or a map of id to a file name,
 /// to `{name, sha256?, uri?}`, or to nothing (a placeholder file).
-pub(super) fn materials_given(v: Option<&Value>) -> Result<BTreeMap<String, MaterialRef>, String> {
+pub(crate) fn materials_given(v: Option<&Value>) -> Result<BTreeMap<String, MaterialRef>, String> {
     let mut out = BTreeMap::new();
     match v {
         None | Some(Value::Null) => {}
@@ -127,7 +127,7 @@ pub(super) fn materials_given(v: Option<&Value>) -> Result<BTreeMap<String, Mate
 }
 
 /// The file a simulation uses for a material the script does not describe.
-pub(super) fn placeholder(id: &str) -> MaterialRef {
+pub(crate) fn placeholder(id: &str) -> MaterialRef {
     MaterialRef {
         name: format!("{id}.pdf"),
         sha256: String::new(),

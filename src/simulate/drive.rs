@@ -6,29 +6,24 @@
 
 use std::sync::Arc;
 
-use jiff::Timestamp;
-use serde_json::Value;
-use yijian::definitions::Blueprint;
-use yijian::engine::calendar::Calendars;
-use yijian::engine::ids::Part;
-use yijian::engine::{
+use crate::definitions::Blueprint;
+use crate::engine::calendar::Calendars;
+use crate::engine::ids::Part;
+use crate::engine::{
     Action, Actor, CaseNo, CaseView, Command, Engine, EngineError, Event, EventKind, ManualClock,
     MemoryStore, Submission, SubmitRequest, TaskRef,
 };
+use jiff::Timestamp;
+use serde_json::Value;
 
 use super::fill;
 use super::script::{Step, StepAction};
 
-/// A bundle text to deploy, named for error messages.
-#[derive(Debug)]
-pub(super) struct BundleText {
-    pub(super) origin: String,
-    pub(super) yaml: String,
-}
+pub(crate) use super::BundleText;
 
 /// What happened, in order.
 #[derive(Debug)]
-pub(super) enum Entry {
+pub(crate) enum Entry {
     /// An event of the case.
     Event(Event),
     /// A step that changed nothing (a data event delivered again: 免申即享 is idempotent).
@@ -51,12 +46,12 @@ pub(super) enum Entry {
 
 /// The result of a run.
 #[derive(Debug)]
-pub(super) struct Run {
-    pub(super) blueprint: Arc<Blueprint>,
-    pub(super) case: Option<CaseView>,
-    pub(super) timeline: Vec<Entry>,
+pub(crate) struct Run {
+    pub(crate) blueprint: Arc<Blueprint>,
+    pub(crate) case: Option<CaseView>,
+    pub(crate) timeline: Vec<Entry>,
     /// Bundle files that did not deploy (they were not needed).
-    pub(super) skipped: Vec<String>,
+    pub(crate) skipped: Vec<String>,
 }
 
 /// A refusal of a step: its reason and, for engine rejections, a stable code.
@@ -94,7 +89,7 @@ impl From<String> for Refused {
 ///
 /// # Errors
 /// The bundle is not among those that deployed, or the engine's store fails.
-pub(super) async fn run(
+pub(crate) async fn run(
     bundles: &[BundleText],
     target: Option<(&str, Option<u32>)>,
     calendars: Calendars,
@@ -436,7 +431,7 @@ impl Sim {
 }
 
 /// The departments of the case's rectifications (好差评整改), in order.
-pub(super) fn rectifications<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<Arc<str>> {
+pub(crate) fn rectifications<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<Arc<str>> {
     events
         .into_iter()
         .filter_map(|e| match &e.kind {
