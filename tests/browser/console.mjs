@@ -126,6 +126,18 @@ try {
   assert.equal(await page.evaluate(() => window.__pwned), undefined, "no script from the form ran");
   await page.screenshot({ path: join(SHOTS, "console-case.png"), fullPage: true });
 
+  // The applicant rates the closed case 1 (非常不满意): a rectification opens for the market.
+  const rated = await page.evaluate(async (no) => {
+    const { csrf } = await (await fetch("/console/session")).json();
+    const r = await fetch(`/v1/cases/${no}/evaluation`, { method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify({ grade: 1, comment: "等太久", department: "market" }) });
+    return r.status;
+  }, caseNo);
+  assert.ok(rated < 300, `evaluated (${rated})`);
+  await page.reload();
+  await page.locator("#evaluations").waitFor();
+  await page.locator('#tasks tr[data-task^="rectify"]').waitFor();
+
   // 4. A running case's why-sentence: the late case waits for the market's review.
   const sup = await session(TOKENS.supervisor_nj);
   await sup.page.goto(`${BASE}/console/#/case/${encodeURIComponent(process.env.LATE_CASE)}`);
@@ -150,6 +162,7 @@ try {
   await sup.page.selectOption("#f-warning", "red");
   await sup.page.click("#filters button[type=submit]");
   await sup.page.locator(`#board-list tr[data-case="${process.env.LATE_CASE}"]`).waitFor();
+  await sup.page.locator(`#rectifications tr[data-case="${caseNo}"]`).waitFor();
   await sup.page.screenshot({ path: join(SHOTS, "console-board.png"), fullPage: true });
   const far = await sup.page.evaluate(async (no) => (await fetch(`/v1/cases/${no}`)).status, process.env.FAR_CASE);
   assert.equal(far, 403, "the Suzhou case itself is refused");

@@ -292,10 +292,13 @@ impl WorkStore for MemoryStore {
         let mut skipped = 0;
         for (_, no) in &order[start..] {
             let Some(s) = self.summary(no) else { continue };
-            if !matches(q, &s, |dep, state| {
+            if !matches(q, &s, |dep, state, kind| {
                 self.work(|w| {
-                    w.units_of(no)
-                        .any(|(d, st)| dep.is_none_or(|x| x == d) && state.is_none_or(|x| x == st))
+                    w.units_of(no).any(|(d, st, k)| {
+                        dep.is_none_or(|x| x == d)
+                            && state.is_none_or(|x| x == st)
+                            && kind.is_none_or(|x| x == k)
+                    })
                 })
             }) {
                 continue;
@@ -358,11 +361,11 @@ impl WorkStore for MemoryStore {
     }
 }
 
-/// Whether a case matches a query; `has(department, state)` answers for its units.
+/// Whether a case matches a query; `has(department, state, kind)` answers for its units.
 pub(crate) fn matches(
     q: &CaseQuery,
     s: &CaseSummary,
-    has: impl FnOnce(Option<&str>, Option<crate::case::UnitStatus>) -> bool,
+    has: impl FnOnce(Option<&str>, Option<crate::case::UnitStatus>, Option<&str>) -> bool,
 ) -> bool {
     q.region.as_deref().is_none_or(|r| s.region.starts_with(r))
         && q.bundle.as_deref().is_none_or(|b| b == &*s.bundle)
@@ -371,8 +374,12 @@ pub(crate) fn matches(
         && q.channel
             .as_deref()
             .is_none_or(|c| s.channel.as_deref() == Some(c))
-        && (q.department.is_none() && q.task_state.is_none()
-            || has(q.department.as_deref(), q.task_state))
+        && (q.department.is_none() && q.task_state.is_none() && q.task_kind.is_none()
+            || has(
+                q.department.as_deref(),
+                q.task_state,
+                q.task_kind.as_deref(),
+            ))
 }
 
 impl BlueprintStore for MemoryStore {

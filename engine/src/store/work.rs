@@ -128,6 +128,9 @@ pub struct CaseQuery {
     pub department: Option<String>,
     /// Cases with a unit in this state (with `department`: a unit of that department).
     pub task_state: Option<UnitStatus>,
+    /// Cases with a unit of this kind ([`TaskRow::kind`]: a task id, `<task>.verify`,
+    /// `rectify`); with `department` or `task_state`, the same unit.
+    pub task_kind: Option<String>,
     /// Cases taken on this channel (`window`, `portal`…).
     pub channel: Option<String>,
     /// Keyset pagination: only cases created before this one (the last of the previous

@@ -117,7 +117,7 @@ fn conditions(b: DbBackend, q: &CaseQuery) -> (String, Vec<Value>) {
             sql.push_str(" AND cases.warning <> 'green'");
         }
     }
-    if q.department.is_some() || q.task_state.is_some() {
+    if q.department.is_some() || q.task_state.is_some() || q.task_kind.is_some() {
         sql.push_str(" AND EXISTS (SELECT 1 FROM tasks t WHERE t.case_no = cases.case_no");
         if let Some(d) = &q.department {
             let p = next(&mut values, d.clone().into());
@@ -126,6 +126,10 @@ fn conditions(b: DbBackend, q: &CaseQuery) -> (String, Vec<Value>) {
         if let Some(s) = q.task_state {
             let p = next(&mut values, s.as_str().into());
             sql.push_str(&format!(" AND t.state = {p}"));
+        }
+        if let Some(k) = &q.task_kind {
+            let p = next(&mut values, k.clone().into());
+            sql.push_str(&format!(" AND t.kind = {p}"));
         }
         sql.push(')');
     }

@@ -370,6 +370,12 @@ pub struct SearchQuery {
     pub channel: Option<String>,
     /// Cases whose 区划代码 starts with this (within the token's own region subtree).
     pub region: Option<String>,
+    /// Cases with a unit of this kind: a task id, `<task>.verify` (告知承诺 verification) or
+    /// `rectify` (好差评 rectification).
+    pub task: Option<String>,
+    /// Cases with a unit in this state (`dispatched`, `incident`…; with `task` or
+    /// `department`, the same unit).
+    pub task_state: Option<String>,
     /// Page, from 1.
     pub page: Option<usize>,
     /// Items per page (default 50, at most 200).

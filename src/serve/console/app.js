@@ -24,7 +24,7 @@ const YJ = (() => {
       queue: "待办任务", refresh: "刷新", fetch: "领取任务", accept: "受理", approve: "准予许可",
       refuse: "不予许可", supplement: "要求补正", suspend: "挂起（特别程序）", resume: "恢复",
       reason: "理由", note: "说明", input: "申请信息", no_tasks: "暂无待办任务", done: "已提交",
-      green: "正常", yellow: "黄牌", red: "红牌", counts: "预警统计", all: "全部", incidents: "异常",
+      green: "正常", yellow: "黄牌", red: "红牌", counts: "预警统计", all: "全部", incidents: "异常", rectifications: "差评整改",
       filter: "筛选", next_page: "下一页", check: "检查", simulate: "模拟运行", script: "模拟脚本（simulate）", yaml: "流程定义 (YAML)", upload: "上传文件",
       no_problems: "没有错误", graph: "流程图", line: "行", submitted_ok: "已受理",
       lease_until: "锁定至", region: "区划", total: "合计", retry: "重试", cases_list: "办件",
@@ -56,7 +56,7 @@ const YJ = (() => {
       "Take tasks", accept: "Accept", approve: "Approve", refuse: "Refuse", supplement:
       "Ask for a supplement", suspend: "Suspend (special step)", resume: "Resume", reason: "Reason",
       note: "Note", input: "Input", no_tasks: "No tasks", done: "Sent", green: "Green", yellow: "Yellow", red: "Red",
-      counts: "Warnings", all: "All", incidents: "Incidents", filter: "Filter", next_page: "Next page",
+      counts: "Warnings", all: "All", incidents: "Incidents", rectifications: "Rectifications (bad ratings)", filter: "Filter", next_page: "Next page",
       check: "Check", simulate: "Simulate", script: "Script (simulate)", yaml: "Bundle (YAML)", upload: "Upload a file", no_problems: "No errors",
       graph: "Graph", line: "line", submitted_ok: "Accepted", lease_until: "Locked until",
       region: "Region", total: "Total", retry: "Retry", cases_list: "Cases", none: "none",

@@ -1,6 +1,6 @@
 // 电子监察: yellow and red cases and units counted by department (GET /v1/board, from
 // indexes over the warned rows), the cases listed with filters and keyset paging (the
-// store's indexed search), the open incidents — all within the token's region subtree,
+// store's indexed search), the cases with a 好差评 rectification, the open incidents — all within the token's region subtree,
 // which the server enforces.
 "use strict";
 
@@ -45,14 +45,23 @@
       else list.replaceChildren(el("p", { class: "meta" }, `${t("total")}：${r.data.total}${r.data.total_capped ? "+" : ""}`), table);
     };
     more.addEventListener("click", () => load(true));
-    const filter = el("form", { id: "filters", class: "filters", onsubmit: async (ev) => { ev.preventDefault(); await drawCounts(); load(false); } },
+    const filter = el("form", { id: "filters", class: "filters", onsubmit: async (ev) => { ev.preventDefault(); await drawCounts(); load(false); drawRectifications(); } },
       el("label", {}, t("region"), region), el("label", {}, t("warning"), warning), el("label", {}, t("department"), dep),
       el("button", { type: "submit" }, t("filter")));
     const incidents = el("div", { id: "incidents" });
+    const rectifications = el("div", { id: "rectifications" });
+    const drawRectifications = async () => {
+      const params = { task: "rectify", per_page: 50 };
+      if (region.value) params.region = region.value;
+      const r = await api("GET", `/v1/cases?${new URLSearchParams(params)}`);
+      rectifications.replaceChildren(!r.ok ? el("p", { class: "error" }, errorText(r))
+        : r.data.cases.length ? YJ.caseTable(r.data.cases) : el("p", { class: "meta" }, t("none")));
+    };
     show(el("h1", {}, t("board")), filter, el("h2", {}, t("counts")), counts, el("h2", {}, t("cases_list")), list, more,
-      el("h2", {}, t("incidents")), incidents);
+      el("h2", {}, t("rectifications")), rectifications, el("h2", {}, t("incidents")), incidents);
     await drawCounts();
     load(false);
+    drawRectifications();
     const inc = await api("GET", "/v1/incidents");
     if (inc.ok) {
       const items = inc.data.incidents || [];

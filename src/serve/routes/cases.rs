@@ -307,6 +307,15 @@ pub(crate) async fn search<S: Store + Clone>(
             )
         })?),
     };
+    let task_state = match q.task_state.as_deref() {
+        None => None,
+        Some(x) => Some(yijian_engine::UnitStatus::from_name(x).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_query",
+                format!("task_state `{x}` is not a unit state (waiting, dispatched, incident…)"),
+            )
+        })?),
+    };
     let per_page = q.per_page.unwrap_or(50).clamp(1, 200);
     let page = q.page.unwrap_or(1).max(1);
     let query = CaseQuery {
@@ -315,7 +324,8 @@ pub(crate) async fn search<S: Store + Clone>(
         status: q.status.clone(),
         warning,
         department: own_department.or(q.department.clone()),
-        task_state: None,
+        task_state,
+        task_kind: q.task.clone(),
         channel: q.channel.clone(),
         before: q.before.as_deref().map(CaseNo::new),
         offset: if q.before.is_some() {

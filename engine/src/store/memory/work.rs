@@ -184,12 +184,12 @@ impl Work {
     pub(super) fn units_of<'a>(
         &'a self,
         case_no: &'a CaseNo,
-    ) -> impl Iterator<Item = (&'a str, UnitStatus)> + 'a {
+    ) -> impl Iterator<Item = (&'a str, UnitStatus, &'a str)> + 'a {
         // Rows are few per case; tests and embedding only.
         self.rows
             .iter()
             .filter(move |((no, _), _)| no == case_no)
-            .map(|(_, r)| (&*r.row.department, r.row.state))
+            .map(|(_, r)| (&*r.row.department, r.row.state, &*r.row.kind))
     }
 
     /// Units not settled, by department and state.

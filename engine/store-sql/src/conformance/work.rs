@@ -374,6 +374,20 @@ pub(super) async fn search<S: Store + Clone>(store: &S, run: &Run) {
         vec![mid.clone()],
         "by a unit's department and state"
     );
+    let kind = |k: &str| CaseQuery {
+        task_kind: Some(k.into()),
+        task_state: Some(UnitStatus::Incident),
+        ..q()
+    };
+    assert_eq!(
+        nos(&find(kind("k0")).await),
+        vec![mid.clone()],
+        "by a unit's kind"
+    );
+    assert!(
+        nos(&find(kind("k9")).await).is_empty(),
+        "no unit of that kind"
+    );
     let page1 = find(CaseQuery { limit: 2, ..q() }).await;
     assert_eq!(nos(&page1), vec![new.clone(), mid.clone()], "a first page");
     let page2 = find(CaseQuery {
