@@ -14,7 +14,10 @@
 //!   the same bodies and hashes — written by a minimal loop of multi-row INSERTs, 100 cases
 //!   per transaction, with the same `synchronous` setting. No serialisation, hashing,
 //!   version checks or intermediate case updates: what the database alone can take.
-//! - Engine and ceiling run alternately, three rounds each; the figures are medians.
+//! - **minimal-write ceiling**: the least a bundle-5 case needs — 12 small rows (one per
+//!   state change, a few dozen bytes each), 100 cases per transaction, same durability —
+//!   the ceiling issue 17 measures the engine against.
+//! - Engine and ceilings run alternately, three rounds each; the figures are medians.
 //! - **bytes/case**: the database's size on disk (SQLite: the file after a WAL checkpoint;
 //!   PostgreSQL: the tables with their indexes) divided by the cases in it.
 
@@ -233,6 +236,55 @@ async fn raw_ceiling(db: &DatabaseConnection, rows: &Rows, cases: u64, prefix: &
     cases as f64 / t.elapsed().as_secs_f64()
 }
 
+/// Writes per case of the minimal-write ceiling: one per state change of a bundle-5 case
+/// (submitted, accepted, five dispatched, five approved and the close make 13 events; the
+/// issue's count is 12 — submission and acceptance are one write at the window).
+const MINIMAL_WRITES: usize = 12;
+
+/// The minimal-write ceiling in cases/s: what a bundle-5 case needs at least — 12 small
+/// rows (case number, sequence, a 24-byte state word), 100 cases per transaction,
+/// multi-row INSERTs, at the same durability. Returns cases/s.
+async fn minimal_ceiling(db: &DatabaseConnection, cases: u64) -> f64 {
+    const PER_TXN: u64 = 100;
+    const ROWS_PER_STMT: usize = 400;
+    let backend = db.get_database_backend();
+    let suffix = if backend == DbBackend::Sqlite {
+        " WITHOUT ROWID"
+    } else {
+        ""
+    };
+    db.execute_unprepared(&format!(
+        "CREATE TABLE IF NOT EXISTS minimal (case_no TEXT NOT NULL, seq INTEGER NOT NULL, \
+         state TEXT NOT NULL, PRIMARY KEY (case_no, seq)){suffix}"
+    ))
+    .await
+    .expect("create minimal");
+    let t = Instant::now();
+    let mut start = 0;
+    while start < cases {
+        let end = (start + PER_TXN).min(cases);
+        let txn = db.begin().await.expect("begin");
+        let all: Vec<(u64, usize)> = (start..end)
+            .flat_map(|c| (0..MINIMAL_WRITES).map(move |w| (c, w)))
+            .collect();
+        for chunk in all.chunks(ROWS_PER_STMT) {
+            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 3);
+            for (c, w) in chunk {
+                values.push(format!("M-{c:08}").into());
+                values.push((*w as i64).into());
+                values.push(format!("task-{w:02}-approved-at-{c:08}").into());
+            }
+            let sql = insert_sql(backend, "minimal", "case_no, seq, state", 3, chunk.len());
+            txn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+                .await
+                .expect("insert minimal");
+        }
+        txn.commit().await.expect("commit");
+        start = end;
+    }
+    cases as f64 / t.elapsed().as_secs_f64()
+}
+
 fn file_bytes(path: &std::path::Path) -> u64 {
     ["", "-wal", "-shm"]
         .iter()
@@ -280,6 +332,7 @@ fn report(
     s: &Settings,
     engine: f64,
     ceiling: f64,
+    minimal: (f64, u64),
     bytes: (u64, u64),
 ) {
     println!(
@@ -290,9 +343,15 @@ fn report(
     println!("  raw ceiling  {ceiling:>12.0} cases/s");
     println!("  ratio        {:>12.1} %", 100.0 * engine / ceiling);
     println!(
-        "  on disk      {:>12.0} bytes/case (engine), {:.0} bytes/case (raw rows)",
+        "  minimal-write ceiling {:>7.0} cases/s ({MINIMAL_WRITES} small rows a case); engine = {:.1} % of it",
+        minimal.0,
+        100.0 * engine / minimal.0
+    );
+    println!(
+        "  on disk      {:>12.0} bytes/case (engine), {:.0} bytes/case (raw rows), {:.0} bytes/case (minimal rows)",
         bytes.0 as f64 / s.cases as f64,
-        bytes.1 as f64 / s.cases as f64
+        bytes.1 as f64 / s.cases as f64,
+        minimal.1 as f64 / s.cases as f64
     );
 }
 
@@ -325,6 +384,7 @@ async fn sqlite(s: &Settings) {
     let dir = tempfile::tempdir().expect("temp dir");
     let (mut engine_runs, mut raw_runs) = (Vec::new(), Vec::new());
     let (mut engine_bytes, mut raw_bytes, mut events) = (0, 0, 0);
+    let (mut minimal_runs, mut minimal_bytes) = (Vec::new(), 0);
     let mut batches = Vec::new();
     for round in 0..ROUNDS {
         let engine_path = dir.path().join(format!("engine-{round}.db"));
@@ -348,6 +408,13 @@ async fn sqlite(s: &Settings) {
         raw_runs.push(raw_ceiling(&db, &rows, s.cases, "R").await);
         db.close().await.expect("close");
         raw_bytes = sqlite_bytes(&raw_url, &raw_path).await;
+
+        let min_path = dir.path().join(format!("minimal-{round}.db"));
+        let min_url = format!("sqlite://{}?mode=rwc", min_path.display());
+        let db = raw_sqlite(&min_url, s.synchronous).await;
+        minimal_runs.push(minimal_ceiling(&db, s.cases).await);
+        db.close().await.expect("close");
+        minimal_bytes = sqlite_bytes(&min_url, &min_path).await;
     }
     println!("  ({events} events per case; median of {ROUNDS} rounds)");
     report_batches(batches);
@@ -357,6 +424,7 @@ async fn sqlite(s: &Settings) {
         s,
         median(engine_runs),
         median(raw_runs),
+        (median(minimal_runs), minimal_bytes),
         (engine_bytes, raw_bytes),
     );
 }
@@ -402,6 +470,7 @@ async fn postgres(s: &Settings, url: &str) {
         .map(|d| d.as_secs())
         .unwrap_or_default();
     let (mut engine_runs, mut raw_runs) = (Vec::new(), Vec::new());
+    let (mut minimal_runs, mut minimal_bytes) = (Vec::new(), 0);
     let mut bytes = (0, 0);
     let mut batches = Vec::new();
     let durability = server_durability(url).await;
@@ -427,7 +496,20 @@ async fn postgres(s: &Settings, url: &str) {
             .set_schema_search_path(raw_schema.clone());
         let db = sea_orm::Database::connect(o).await.expect("connect");
         raw_runs.push(raw_ceiling(&db, &rows, s.cases, "R").await);
+        minimal_runs.push(minimal_ceiling(&db, s.cases).await);
         db.execute_unprepared("VACUUM ANALYZE").await.ok();
+        minimal_bytes = {
+            let row = db
+                .query_one_raw(Statement::from_string(
+                    DbBackend::Postgres,
+                    format!("SELECT pg_total_relation_size('\"{raw_schema}\".minimal')::bigint"),
+                ))
+                .await
+                .expect("size")
+                .expect("row");
+            let n: i64 = row.try_get_by_index(0).expect("size");
+            n as u64
+        };
         bytes = (
             pg_bytes(&db, &engine_schema).await,
             pg_bytes(&db, &raw_schema).await,
@@ -463,6 +545,7 @@ async fn postgres(s: &Settings, url: &str) {
         s,
         median(engine_runs),
         median(raw_runs),
+        (median(minimal_runs), minimal_bytes),
         bytes,
     );
 }

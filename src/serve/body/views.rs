@@ -22,10 +22,8 @@ pub struct FormFieldBody {
     /// Label.
     pub title: Option<String>,
     /// `true`, `false`, or the condition (CEL) under which it is required.
-    #[schema(value_type = Object)]
     pub required: Value,
-    /// Value when not given.
-    #[schema(value_type = Object)]
+    /// Value when not given (any JSON value).
     pub default: Option<Value>,
     /// Lowest number, or shortest text or list.
     pub min: Option<f64>,
@@ -33,8 +31,7 @@ pub struct FormFieldBody {
     pub max: Option<f64>,
     /// Regular expression a text must match.
     pub pattern: Option<String>,
-    /// Allowed values (an enumeration).
-    #[schema(value_type = Option<Vec<Object>>)]
+    /// Allowed values (an enumeration of JSON values).
     pub allowed: Option<Vec<Value>>,
     /// Sub-fields: of each list element, or of the object.
     #[schema(no_recursion)]
