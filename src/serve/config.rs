@@ -80,6 +80,11 @@ pub struct Config {
     /// Protection limits.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Where each bundle is offered: bundle id → 区划代码 prefixes (a bundle not named is
+    /// offered everywhere). Intake lists a window only the bundles offered in its region,
+    /// and a case outside them is refused (`422 not_offered`).
+    #[serde(default)]
+    pub offered_in: BTreeMap<String, Vec<String>>,
 }
 
 impl Default for Config {
@@ -94,6 +99,7 @@ impl Default for Config {
             tokens: Vec::new(),
             dev_tokens_file: None,
             limits: LimitsConfig::default(),
+            offered_in: BTreeMap::new(),
         }
     }
 }

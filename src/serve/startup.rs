@@ -126,7 +126,8 @@ pub async fn prepare<S: Store + Clone>(
     };
     let mut builder = AppState::builder(engine.clone())
         .tokens(tokens)
-        .limits(limits);
+        .limits(limits)
+        .offered_in(config.offered_in.clone());
     for (dep, lease) in bound.leases {
         builder = builder.default_lease(dep, lease);
     }

@@ -70,6 +70,7 @@ impl<S: Store> std::fmt::Debug for AppState<S> {
 
 struct Shared<S: Store> {
     engine: Engine<S>,
+    offered_in: BTreeMap<String, Vec<String>>,
     tokens: Tokens,
     limits: Limits,
     index: CaseIndex,
@@ -87,6 +88,7 @@ struct Shared<S: Store> {
 /// Builds an [`AppState`].
 #[derive(Debug)]
 pub struct AppStateBuilder<S: Store> {
+    offered_in: BTreeMap<String, Vec<String>>,
     engine: Engine<S>,
     tokens: Tokens,
     limits: Limits,
@@ -96,6 +98,13 @@ pub struct AppStateBuilder<S: Store> {
 }
 
 impl<S: Store> AppStateBuilder<S> {
+    /// Where bundles are offered (`offered_in` of the configuration).
+    #[must_use]
+    pub fn offered_in(mut self, offered_in: BTreeMap<String, Vec<String>>) -> Self {
+        self.offered_in = offered_in;
+        self
+    }
+
     /// The webhooks the bindings made (their delivery figures go to `/metrics`).
     #[must_use]
     pub(crate) fn webhooks(mut self, webhooks: Vec<super::bindings::BoundWebhook>) -> Self {
@@ -139,6 +148,7 @@ impl<S: Store> AppStateBuilder<S> {
                 requests: Arc::new(Semaphore::new(self.limits.max_in_flight)),
                 waiters: Arc::new(Semaphore::new(self.limits.max_waiters)),
                 engine: self.engine,
+                offered_in: self.offered_in,
                 tokens: self.tokens,
                 limits: self.limits,
                 index: self.index,
@@ -175,6 +185,7 @@ impl<S: Store + Clone> AppState<S> {
     pub fn builder(engine: Engine<S>) -> AppStateBuilder<S> {
         AppStateBuilder {
             engine,
+            offered_in: BTreeMap::new(),
             tokens: Tokens::default(),
             limits: Limits::default(),
             index: CaseIndex::new(),
@@ -201,6 +212,44 @@ impl<S: Store + Clone> AppState<S> {
     /// The case index.
     pub fn index(&self) -> &CaseIndex {
         &self.inner.index
+    }
+
+    /// Whether `bundle` is offered for a case in `region` (`offered_in`).
+    pub(crate) fn offered(&self, bundle: &str, region: &str) -> bool {
+        self.inner
+            .offered_in
+            .get(bundle)
+            .is_none_or(|prefixes| prefixes.iter().any(|p| region.starts_with(p.as_str())))
+    }
+
+    /// Whether `bundle` is offered somewhere in the subtree `region` (a window's list).
+    pub(crate) fn offered_within(&self, bundle: &str, region: &str) -> bool {
+        self.inner.offered_in.get(bundle).is_none_or(|prefixes| {
+            prefixes
+                .iter()
+                .any(|p| region.starts_with(p.as_str()) || p.starts_with(region))
+        })
+    }
+
+    /// Refuses (422 `not_offered`) a case of `bundle` in `region` where it is not offered.
+    pub(crate) fn require_offered(&self, bundle: &str, region: &str) -> Result<(), ApiError> {
+        if self.offered(bundle, region) {
+            return Ok(());
+        }
+        let list = self
+            .inner
+            .offered_in
+            .get(bundle)
+            .map(|p| p.join(", "))
+            .unwrap_or_default();
+        Err(ApiError::Unprocessable {
+            code: "not_offered",
+            message: format!(
+                "bundle `{bundle}` is not offered in region `{region}` (it is offered in: {list}); \
+                 take the single items instead, or apply where it is offered"
+            ),
+            details: serde_json::Value::Null,
+        })
     }
 
     pub(crate) fn token_limiter(&self) -> &super::public::limiter::Limiter {

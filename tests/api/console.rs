@@ -24,6 +24,7 @@ const TOKENS: &[(&str, &str, Option<&str>, &str)] = &[
         "t-supervisor-nj",
     ),
     ("market", "department:market", None, "t-market"),
+    ("window-sz", "window", Some("3205"), "t-window-sz"),
 ];
 
 /// A bundle whose case turns red two seconds after acceptance.
@@ -34,6 +35,8 @@ review: {title: 逾期审查, department: market, time_limit: 2s}\n";
 async fn server() -> Server {
     let dir = tempfile::tempdir().expect("dir");
     Server::start_in(dir, |c| {
+        // 开办餐饮店 is offered in Nanjing (3201) only.
+        c.offered_in = [("open-restaurant".to_owned(), vec!["3201".to_owned()])].into();
         c.tokens = TOKENS
             .iter()
             .map(|(name, role, region, secret)| TokenConfig {
@@ -206,7 +209,7 @@ async fn preview_why_and_check_answer_what_the_console_shows() {
         .post(
             "/v1/bundles/open-restaurant/preview",
             "t-window",
-            json!({"form": {"floor_area": 400}}),
+            json!({"region": "320106", "form": {"floor_area": 400}}),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{p}");
@@ -239,7 +242,7 @@ async fn preview_why_and_check_answer_what_the_console_shows() {
     assert!(p["due"].is_string(), "{p}");
     // A complete application: no problems, the real submission decided on a scratch case.
     let mut app = restaurant("preview-full");
-    let body = json!({"form": app["form"].take(), "materials": app["materials"].take()});
+    let body = json!({"region": "320106", "form": app["form"].take(), "materials": app["materials"].take()});
     let (s, full) = server
         .post("/v1/bundles/open-restaurant/preview", "t-window", body)
         .await;
@@ -357,6 +360,58 @@ async fn preview_why_and_check_answer_what_the_console_shows() {
         s,
         StatusCode::NOT_FOUND,
         "checking and simulating deploy nothing"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bundle_is_offered_only_where_configured() {
+    let server = server().await;
+    let ids = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|b| b["id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (_, all) = server.get("/v1/bundles", "t-window").await;
+    assert!(ids(&all).contains(&"open-restaurant".to_owned()), "{all}");
+    let (_, sz) = server.get("/v1/bundles", "t-window-sz").await;
+    assert!(
+        !ids(&sz).contains(&"open-restaurant".to_owned()),
+        "not in Suzhou: {sz}"
+    );
+    assert!(
+        ids(&sz).contains(&"company-setup".to_owned()),
+        "the others are: {sz}"
+    );
+    let mut app = restaurant("offer-sz");
+    app["region"] = json!("320506");
+    let before = case_count(&server).await;
+    let (s, v) = server.post("/v1/cases", "t-window", app).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("not_offered")),
+        "{v}"
+    );
+    assert_eq!(case_count(&server).await, before, "nothing stored");
+    let (s, v) = server
+        .post(
+            "/v1/bundles/open-restaurant/preview",
+            "t-window-sz",
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = server
+        .post("/v1/cases", "t-window", restaurant("offer-nj"))
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::CREATED,
+        "Nanjing (320106) is where it is offered: {v}"
     );
     server.stop().await;
 }

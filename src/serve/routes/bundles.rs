@@ -53,7 +53,8 @@ pub(crate) async fn deploy<S: Store + Clone>(
     ))
 }
 
-/// Every deployed bundle, with its versions.
+/// Every deployed bundle, with its versions (for a window token: those offered somewhere in
+/// its region, see `offered_in`).
 #[utoipa::path(
     get, path = "/v1/bundles", tag = "bundles",
     responses((status = 200, body = Vec<BundleRow>), (status = 401, body = ErrorBody)),
@@ -61,10 +62,19 @@ pub(crate) async fn deploy<S: Store + Clone>(
 )]
 pub(crate) async fn list<S: Store + Clone>(
     State(st): State<AppState<S>>,
-    _caller: Caller,
+    caller: Caller,
 ) -> Json<Vec<BundleRow>> {
     let mut rows: BTreeMap<String, BundleRow> = BTreeMap::new();
+    // A window sees the bundles offered somewhere in its region (`offered_in`).
+    let window_region = (caller.role == Role::Window)
+        .then(|| caller.region.as_deref().unwrap_or_default().to_owned());
     for bp in st.engine().blueprints() {
+        if window_region
+            .as_deref()
+            .is_some_and(|r| !st.offered_within(&bp.id, r))
+        {
+            continue;
+        }
         let row = rows.entry(bp.id.to_string()).or_insert_with(|| BundleRow {
             id: bp.id.to_string(),
             title: bp.title.clone(),

@@ -122,6 +122,7 @@ pub(crate) async fn submit<S: Store + Clone>(
 ) -> Result<(StatusCode, Json<CaseBody>), ApiError> {
     caller.require(&[Role::Window])?;
     let region = region_for(&caller, body.region)?;
+    st.require_offered(&body.bundle, &region)?;
     let key = body.idempotency_key.filter(|k| !k.is_empty());
     if let Some(first) = key
         .as_deref()

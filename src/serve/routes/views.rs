@@ -35,6 +35,7 @@ pub(crate) async fn preview<S: Store + Clone>(
 ) -> Result<Json<PreviewResponse>, ApiError> {
     caller.require(&[Role::Window, Role::Admin])?;
     let region = region_for(&caller, body.region)?;
+    st.require_offered(&id, &region)?;
     let submission = Submission {
         region,
         form: body.form,
