@@ -196,26 +196,12 @@ async fn a_postgres_outage_mid_load_loses_nothing_and_heals_by_itself() {
         }
     }
     assert_eq!(acknowledged.len(), 40, "one case per key");
-    for no in &acknowledged {
-        let r = http
-            .get(format!("{base}/v1/cases/{no}"))
-            .bearer_auth(tokens["supervisor"].as_str().unwrap_or_default())
-            .send()
-            .await
-            .expect("sent");
-        assert_eq!(
-            r.status(),
-            StatusCode::OK,
-            "acknowledged case {no} is stored"
-        );
-    }
-    let out = Command::new(env!("CARGO_BIN_EXE_yijian"))
-        .args(["audit", "verify", "--db", &url])
-        .output()
-        .expect("audit");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    crate::process::assert_kept(
+        &http,
+        &base,
+        tokens["supervisor"].as_str().unwrap_or_default(),
+        &acknowledged,
+        &url,
+    )
+    .await;
 }

@@ -96,3 +96,35 @@ pub(crate) async fn submit(
     let retry = r.headers().get("retry-after").is_some();
     Some((status, retry, r.json().await.unwrap_or(Value::Null)))
 }
+
+/// Every acknowledged case reads back (200), and `yijian audit verify` passes on the store.
+pub(crate) async fn assert_kept(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    acknowledged: &[String],
+    db: &str,
+) {
+    for no in acknowledged {
+        let r = http
+            .get(format!("{base}/v1/cases/{no}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "acknowledged case {no} is stored"
+        );
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_yijian"))
+        .args(["audit", "verify", "--db", db])
+        .output()
+        .expect("audit");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

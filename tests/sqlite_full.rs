@@ -106,27 +106,6 @@ async fn a_full_disk_refuses_writes_loses_nothing_and_heals_when_space_returns()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    for no in &acknowledged {
-        let r = http
-            .get(format!("{base}/v1/cases/{no}"))
-            .bearer_auth(&supervisor)
-            .send()
-            .await
-            .expect("sent");
-        assert_eq!(
-            r.status(),
-            StatusCode::OK,
-            "acknowledged case {no} is stored"
-        );
-    }
-    let out = Command::new(env!("CARGO_BIN_EXE_yijian"))
-        .args(["audit", "verify", "--db", &db])
-        .output()
-        .expect("audit");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    crate::process::assert_kept(&http, &base, &supervisor, &acknowledged, &db).await;
     println!("the disk filled after {} cases", acknowledged.len() - 1);
 }

@@ -9,11 +9,9 @@ use std::collections::BTreeSet;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use yijian::serve::auth::token_hash;
-use yijian::serve::config::TokenConfig;
 
 use super::camunda_python::small_restaurant;
-use super::server::{Server, enc};
+use super::server::{Server, enc, token_configs};
 
 /// A kind of caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,15 +167,11 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
 async fn fixture() -> (Server, String, String, String) {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = Server::start_in(dir, |c| {
-        c.tokens = TOKENS
-            .iter()
-            .map(|(_, name, role, region)| TokenConfig {
-                name: (*name).to_owned(),
-                role: (*role).to_owned(),
-                region: region.map(str::to_owned),
-                sha256: token_hash(&format!("secret-{name}")),
-            })
-            .collect();
+        c.tokens = token_configs(
+            TOKENS
+                .iter()
+                .map(|(_, name, role, region)| (*name, *role, *region, format!("secret-{name}"))),
+        );
     })
     .await;
     let (s, v) = server

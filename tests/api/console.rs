@@ -2,15 +2,11 @@
 //! (preview, why, check), and the whole console in headless Chromium (tests/browser/
 //! console.mjs, driven by playwright-core like the public pages' test).
 
-use std::path::Path;
-
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
 use serde_json::{Value, json};
-use yijian::serve::auth::token_hash;
-use yijian::serve::config::TokenConfig;
 
-use super::server::{Server, restaurant};
+use super::server::{Server, restaurant, token_configs};
 
 /// Tokens of the console tests: (name, role, region, secret).
 const TOKENS: &[(&str, &str, Option<&str>, &str)] = &[
@@ -37,15 +33,11 @@ async fn server() -> Server {
     Server::start_in(dir, |c| {
         // 开办餐饮店 is offered in Nanjing (3201) only.
         c.offered_in = [("open-restaurant".to_owned(), vec!["3201".to_owned()])].into();
-        c.tokens = TOKENS
-            .iter()
-            .map(|(name, role, region, secret)| TokenConfig {
-                name: (*name).to_owned(),
-                role: (*role).to_owned(),
-                region: region.map(str::to_owned),
-                sha256: token_hash(secret),
-            })
-            .collect();
+        c.tokens = token_configs(
+            TOKENS
+                .iter()
+                .map(|(n, r, g, secret)| (*n, *r, *g, (*secret).to_owned())),
+        );
     })
     .await
 }
@@ -418,7 +410,7 @@ async fn a_bundle_is_offered_only_where_configured() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_works_in_chromium() {
-    let Some((chromium, dir)) = super::pages::browser() else {
+    let Some(browser) = super::pages::browser() else {
         println!("no Chromium with playwright-core (see .ci/run); skipping");
         return;
     };
@@ -459,40 +451,21 @@ async fn the_console_works_in_chromium() {
     }
     assert!(red, "the late case turned red");
 
-    let script = dir.join("console.mjs");
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/console.mjs"),
-        &script,
-    )
-    .expect("copy the script");
-    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
-    let base = server.base.clone();
     let tokens = json!({"window": "t-window", "market": "t-market",
         "supervisor_nj": "t-supervisor-nj", "admin": "t-admin"});
     let far = far["case_no"].as_str().expect("case_no").to_owned();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg(script)
-            .current_dir(dir)
-            .env("YIJIAN_BASE", base)
-            .env("TOKENS", tokens.to_string())
-            .env("LATE_CASE", late)
-            .env("FAR_CASE", far)
-            .env("SHOTS", &shots)
-            .env("CHROMIUM", chromium)
-            .output()
-    })
-    .await
-    .expect("joined")
-    .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "the console checks failed:\n{stdout}\n{stderr}"
-    );
-    assert!(stdout.contains("console: done"), "{stdout}\n{stderr}");
-    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    let shots = super::pages::run_script(
+        browser,
+        "console.mjs",
+        &server.base,
+        vec![
+            ("TOKENS", tokens.to_string()),
+            ("LATE_CASE", late),
+            ("FAR_CASE", far),
+        ],
+        "console: done",
+    )
+    .await;
     for png in ["intake", "receipt", "desk", "case", "board", "designer"] {
         assert!(
             shots.join(format!("console-{png}.png")).exists(),

@@ -7,10 +7,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use yijian::serve::auth::token_hash;
-use yijian::serve::config::TokenConfig;
 
-use super::server::{Server, enc, output_for, restaurant, status_of};
+use super::server::{Server, enc, output_for, restaurant, status_of, token_configs};
 
 /// The base name of a unit: `partner_check[0]` → `partner_check`, `x.verify` → `x`.
 fn base(name: &str) -> &str {
@@ -423,15 +421,11 @@ async fn region_scoped_tokens_see_their_subtree_only() {
     ];
     let dir = tempfile::tempdir().expect("dir");
     let server = Server::start_in(dir, |c| {
-        c.tokens = tokens
-            .iter()
-            .map(|(name, role, region, secret)| TokenConfig {
-                name: (*name).to_owned(),
-                role: (*role).to_owned(),
-                region: region.map(str::to_owned),
-                sha256: token_hash(secret),
-            })
-            .collect();
+        c.tokens = token_configs(
+            tokens
+                .iter()
+                .map(|(n, r, g, secret)| (*n, *r, *g, (*secret).to_owned())),
+        );
     })
     .await;
     assert!(

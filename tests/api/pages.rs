@@ -35,9 +35,52 @@ pub(super) fn browser() -> Option<(PathBuf, PathBuf)> {
     ready.then_some((chromium, modules))
 }
 
+/// Runs `tests/browser/<script>` with node in `dir` (the folder holding playwright-core),
+/// with `env` besides `YIJIAN_BASE`, `SHOTS` and `CHROMIUM`; asserts that it exited 0 and
+/// printed `done`. Returns the screenshots folder.
+pub(super) async fn run_script(
+    (chromium, dir): (PathBuf, PathBuf),
+    script: &str,
+    base: &str,
+    env: Vec<(&'static str, String)>,
+    done: &str,
+) -> PathBuf {
+    let path = dir.join(script);
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/browser")
+            .join(script),
+        &path,
+    )
+    .expect("copy the script");
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    let (base, folder) = (base.to_owned(), shots.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(path)
+            .current_dir(dir)
+            .env("YIJIAN_BASE", base)
+            .envs(env)
+            .env("SHOTS", &folder)
+            .env("CHROMIUM", chromium)
+            .output()
+    })
+    .await
+    .expect("joined")
+    .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the browser checks of {script} failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains(done), "{stdout}\n{stderr}");
+    shots
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_guide_and_progress_pages_work_in_chromium() {
-    let Some((chromium, dir)) = browser() else {
+    let Some(browser) = browser() else {
         println!("no Chromium with playwright-core (see .ci/run); skipping");
         return;
     };
@@ -59,36 +102,14 @@ async fn the_guide_and_progress_pages_work_in_chromium() {
     )
     .await;
 
-    let script = dir.join("public.mjs");
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/public.mjs"),
-        &script,
+    let shots = run_script(
+        browser,
+        "public.mjs",
+        &server.base,
+        vec![("YIJIAN_CASE", case_no), ("YIJIAN_CODE", code)],
+        "browser pages: done",
     )
-    .expect("copy the script");
-    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
-    let base = server.base.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg(script)
-            .current_dir(dir)
-            .env("YIJIAN_BASE", base)
-            .env("YIJIAN_CASE", case_no)
-            .env("YIJIAN_CODE", code)
-            .env("SHOTS", &shots)
-            .env("CHROMIUM", chromium)
-            .output()
-    })
-    .await
-    .expect("joined")
-    .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "the browser checks failed:\n{stdout}\n{stderr}"
-    );
-    assert!(stdout.contains("browser pages: done"), "{stdout}\n{stderr}");
-    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    .await;
     for png in ["guide.png", "progress.png"] {
         assert!(shots.join(png).exists(), "{png} was saved");
     }

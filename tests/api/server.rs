@@ -9,6 +9,23 @@ use tokio::task::JoinHandle;
 use yijian::serve::{Config, DevTokens, prepare, serve};
 use yijian_store_sql::{SqlOptions, SqlStore};
 
+/// Configured tokens from `(name, role, region, secret)`: only the secrets' hashes are kept.
+pub(super) fn token_configs<'a>(
+    tokens: impl IntoIterator<Item = (&'a str, &'a str, Option<&'a str>, String)>,
+) -> Vec<yijian::serve::config::TokenConfig> {
+    tokens
+        .into_iter()
+        .map(
+            |(name, role, region, secret)| yijian::serve::config::TokenConfig {
+                name: name.to_owned(),
+                role: role.to_owned(),
+                region: region.map(str::to_owned),
+                sha256: yijian::serve::auth::token_hash(&secret),
+            },
+        )
+        .collect()
+}
+
 /// The catalog folder of this checkout.
 pub(super) fn catalog() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("definitions/catalog")

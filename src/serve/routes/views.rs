@@ -69,9 +69,19 @@ pub(crate) async fn why<S: Store + Clone>(
     ApiPath(case_no): ApiPath<String>,
 ) -> Result<Json<WhyResponse>, ApiError> {
     let no = CaseNo::new(&case_no);
-    let view = st.view(&no).await?;
+    // One read of the case for both the access check and the answer.
+    let now = st.engine().clock().now();
+    let (view, why) = st
+        .engine()
+        .inspect(&no, |s| {
+            (
+                yijian_engine::view::CaseView::of(s),
+                yijian_engine::why::why(s, now),
+            )
+        })
+        .await?;
+    st.index().note(&view);
     may_read(&caller, &view)?;
-    let why = st.engine().why(&no).await?;
     Ok(Json(WhyResponse::of(&case_no, why)))
 }
 
