@@ -429,20 +429,26 @@ async fn sqlite(s: &Settings) {
     );
 }
 
-async fn pg_bytes(db: &DatabaseConnection, schema: &str) -> u64 {
+/// One bigint a PostgreSQL query answers (a relation size).
+async fn pg_size(db: &DatabaseConnection, sql: String) -> u64 {
     let row = db
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            format!(
-                "SELECT (pg_total_relation_size('\"{schema}\".cases') \
-                 + pg_total_relation_size('\"{schema}\".events'))::bigint"
-            ),
-        ))
+        .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
         .await
         .expect("size")
         .expect("row");
     let n: i64 = row.try_get_by_index(0).expect("size");
     n as u64
+}
+
+async fn pg_bytes(db: &DatabaseConnection, schema: &str) -> u64 {
+    pg_size(
+        db,
+        format!(
+            "SELECT (pg_total_relation_size('\"{schema}\".cases') \
+             + pg_total_relation_size('\"{schema}\".events'))::bigint"
+        ),
+    )
+    .await
 }
 
 /// The server's own durability settings (the store does not change them).
@@ -498,18 +504,11 @@ async fn postgres(s: &Settings, url: &str) {
         raw_runs.push(raw_ceiling(&db, &rows, s.cases, "R").await);
         minimal_runs.push(minimal_ceiling(&db, s.cases).await);
         db.execute_unprepared("VACUUM ANALYZE").await.ok();
-        minimal_bytes = {
-            let row = db
-                .query_one_raw(Statement::from_string(
-                    DbBackend::Postgres,
-                    format!("SELECT pg_total_relation_size('\"{raw_schema}\".minimal')::bigint"),
-                ))
-                .await
-                .expect("size")
-                .expect("row");
-            let n: i64 = row.try_get_by_index(0).expect("size");
-            n as u64
-        };
+        minimal_bytes = pg_size(
+            &db,
+            format!("SELECT pg_total_relation_size('\"{raw_schema}\".minimal')::bigint"),
+        )
+        .await;
         bytes = (
             pg_bytes(&db, &engine_schema).await,
             pg_bytes(&db, &raw_schema).await,
