@@ -34,6 +34,7 @@ mod camunda;
 mod camunda_node;
 mod camunda_python;
 mod catalogue;
+mod changes;
 mod console;
 mod example;
 mod flows;

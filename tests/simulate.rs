@@ -28,28 +28,28 @@ fn yijian(args: &[&str]) -> (i32, String, String) {
 }
 
 /// Runs a script (a path from the package root) and returns its JSON document.
-fn run(script: &str) -> Value {
+pub(crate) fn run(script: &str) -> Value {
     let (code, out, err) = yijian(&["simulate", script, "--format", "json"]);
     assert_eq!(code, 0, "{script}: {err}");
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{script}: {e}\n{out}"))
 }
 
-fn scenario(name: &str) -> Value {
+pub(crate) fn scenario(name: &str) -> Value {
     run(&format!("tests/simulate/{name}.yaml"))
 }
 
 /// A Beijing-time instant as printed: `2026-03-05T23:59:59+08:00`.
-fn bj(s: &str) -> String {
+pub(crate) fn bj(s: &str) -> String {
     format!("{s}+08:00")
 }
 
 /// The end of a due day.
-fn due(day: &str) -> String {
+pub(crate) fn due(day: &str) -> String {
     bj(&format!("{day}T23:59:59"))
 }
 
 /// Timeline entries of this event (and task, where given; `""` for the case's own).
-fn entries<'a>(doc: &'a Value, event: &str, task: Option<&str>) -> Vec<&'a Value> {
+pub(crate) fn entries<'a>(doc: &'a Value, event: &str, task: Option<&str>) -> Vec<&'a Value> {
     doc["timeline"]
         .as_array()
         .expect("a timeline")
@@ -64,13 +64,13 @@ fn entries<'a>(doc: &'a Value, event: &str, task: Option<&str>) -> Vec<&'a Value
 }
 
 /// The one entry of this event (and task).
-fn one<'a>(doc: &'a Value, event: &str, task: Option<&str>) -> &'a Value {
+pub(crate) fn one<'a>(doc: &'a Value, event: &str, task: Option<&str>) -> &'a Value {
     let found = entries(doc, event, task);
     assert_eq!(found.len(), 1, "{event} {task:?}: {found:#?}");
     found[0]
 }
 
-fn task<'a>(doc: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn task<'a>(doc: &'a Value, name: &str) -> &'a Value {
     let t = &doc["tasks"][name];
     assert!(t.is_object(), "no task {name}: {:#}", doc["tasks"]);
     t

@@ -11,6 +11,7 @@
 //! - `recovery`: a child process killed with SIGKILL 20 times on a SQLite file loses nothing.
 //! - `sqlite_full`: SQLite on a full disk refuses writes, loses nothing, heals with space.
 //! - `simulate`: `yijian simulate` scripts and `yijian calendar add`, run as processes.
+//! - `simulate_changes`: simulate scripts of 退回, 加办 and 改派, their dates and refusals.
 
 mod api;
 mod backup;
@@ -22,4 +23,5 @@ mod pg_outage;
 mod process;
 mod recovery;
 mod simulate;
+mod simulate_changes;
 mod sqlite_full;

@@ -97,6 +97,8 @@ pub struct TaskSpec {
     pub mode: TaskMode,
     /// Technical retry policy.
     pub retry: RetryDef,
+    /// Send-back policy (退回).
+    pub send_back: crate::model::SendBackDef,
     /// 办事指南 facts.
     pub guide: crate::model::TaskGuide,
 }

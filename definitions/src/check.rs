@@ -378,6 +378,7 @@ fn build(
                 .map_or(Warn::Before(Duration::working_days(1)), |w| w.value),
             mode,
             retry: t.retry.as_ref().map(|r| r.value).unwrap_or_default(),
+            send_back: t.send_back.as_ref().map(|r| r.value).unwrap_or_default(),
             guide: t.guide.clone(),
         });
     }

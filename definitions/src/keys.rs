@@ -73,9 +73,13 @@ pub const TASK: &[&str] = &[
     "verify_within",
     "rule",
     "retry",
+    "send_back",
     "legal_basis",
     "fee",
 ];
+
+/// Keys of `send_back` (as a mapping).
+pub const SEND_BACK: &[&str] = &["max"];
 
 /// Keys of `retry`.
 pub const RETRY: &[&str] = &["attempts", "backoff"];

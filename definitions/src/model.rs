@@ -239,6 +239,24 @@ pub enum Warn {
     Percent(u8),
 }
 
+/// Whether a downstream department may send the task's result back (退回), and how often.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendBackDef {
+    /// `send_back: false` forbids it.
+    pub allowed: bool,
+    /// At most this many send-backs of the task in one case; `None`: no bound.
+    pub max: Option<u32>,
+}
+
+impl Default for SendBackDef {
+    fn default() -> Self {
+        SendBackDef {
+            allowed: true,
+            max: None,
+        }
+    }
+}
+
 /// Retry policy for technical failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryDef {
@@ -304,6 +322,8 @@ pub struct TaskDef {
     pub rule: Option<ExprSource>,
     /// Technical retry policy.
     pub retry: Option<Located<RetryDef>>,
+    /// Send-back policy (退回).
+    pub send_back: Option<Located<SendBackDef>>,
     /// 办事指南 facts (`legal_basis`, `fee`).
     pub guide: TaskGuide,
 }

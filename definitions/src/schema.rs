@@ -164,6 +164,10 @@ pub fn schema() -> Value {
                 ),
             ),
             (
+                "send_back",
+                json!({"description": "退回: whether a downstream department may return this task's result to be redone (default true), or at most how often", "oneOf": [{"type": "boolean"}, object(keys::SEND_BACK, vec![("max", json!({"type": "integer", "minimum": 1}))], &[])]}),
+            ),
+            (
                 "legal_basis",
                 json!({"description": "办事指南: 设定依据, the laws and rules the item rests on", "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
             ),

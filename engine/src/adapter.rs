@@ -41,7 +41,8 @@ pub struct Work {
     pub blueprint: Arc<Blueprint>,
     /// The department the work goes to.
     pub department: Arc<str>,
-    /// The case's region code (区划代码).
+    /// The region code (区划代码) whose department handles it: the case's, or the one it
+    /// was reassigned to (改派).
     pub region: Arc<str>,
     /// The task (or instance).
     pub task: TaskRef,
@@ -55,6 +56,9 @@ pub struct Work {
     pub dispatched_at: Timestamp,
     /// When its promised limit ends (the department's deadline).
     pub due: Option<Timestamp>,
+    /// Its result was returned by a downstream department (退回) and is to be redone: who,
+    /// why, and the output approved before.
+    pub sent_back: Option<crate::case::SentBack>,
 }
 
 impl Work {
@@ -113,7 +117,7 @@ impl Work {
 impl Serialize for Work {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(13))?;
+        let mut m = s.serialize_map(Some(13 + usize::from(self.sent_back.is_some())))?;
         m.serialize_entry("case_no", &self.case_no)?;
         m.serialize_entry("region", &*self.region)?;
         m.serialize_entry("bundle", self.bundle())?;
@@ -132,6 +136,17 @@ impl Serialize for Work {
             .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or_default()))
             .collect();
         m.serialize_entry("materials", &materials)?;
+        if let Some(b) = &self.sent_back {
+            m.serialize_entry(
+                "sent_back",
+                &serde_json::json!({
+                    "by": b.by.name(&self.blueprint),
+                    "reason": b.reason,
+                    "previous_output": b.previous_output.as_deref(),
+                    "at": b.at,
+                }),
+            )?;
+        }
         m.end()
     }
 }

@@ -12,6 +12,9 @@ use crate::calendar::Calendar;
 use crate::command::{MaterialRef, Submission};
 use crate::ids::{CaseNo, Part, TaskRef};
 
+mod change;
+pub use change::{SentBack, UnitChange};
+
 /// A shared empty JSON object: most tasks take no input and give no output, and each
 /// case would otherwise allocate one per task.
 pub fn empty_object() -> Arc<serde_json::Value> {
@@ -184,6 +187,8 @@ pub struct Unit {
     pub lease: Option<Box<Lease>>,
     /// The last lease token issued (fencing: every new lease gets a larger one).
     pub lease_seq: u64,
+    /// Reassignment and send-back records (改派, 退回); `None` on an unchanged unit.
+    pub changed: Option<Box<UnitChange>>,
 }
 
 /// A back office's hold on a unit.
@@ -527,6 +532,21 @@ impl CaseState {
                 .get(r.task.index())
                 .map(|t| &t.department),
         }
+    }
+
+    /// The region whose department handles the unit: the case's, unless it was
+    /// reassigned (改派).
+    pub fn unit_region(&self, r: TaskRef) -> &Arc<str> {
+        let of = |r: TaskRef| {
+            self.unit(r)
+                .and_then(|u| u.changed.as_ref())
+                .and_then(|c| c.region.as_ref())
+        };
+        // An instance follows its task unless it was reassigned on its own.
+        let whole = (r.part == Part::Main && r.instance.is_some())
+            .then(|| of(TaskRef::task(r.task)))
+            .flatten();
+        of(r).or(whole).unwrap_or(&self.region)
     }
 
     /// Is the case closed?

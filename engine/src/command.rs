@@ -75,6 +75,10 @@ pub struct Command {
     /// The dispatch attempt the answer is about (adapters that push work); an answer to an
     /// older attempt of a unit that was dispatched again is refused.
     pub attempt: Option<u32>,
+    /// The region subtree (区划代码 prefix) the caller may act in; a department's command
+    /// on a unit handled outside it (a unit reassigned to another region, 改派) is
+    /// refused. `None`: not limited (in-process callers, the whole deployment).
+    pub scope: Option<std::sync::Arc<str>>,
 }
 
 impl Command {
@@ -85,7 +89,15 @@ impl Command {
             action,
             lease: None,
             attempt: None,
+            scope: None,
         }
+    }
+
+    /// The same command from a caller limited to the region subtree `prefix`.
+    #[must_use]
+    pub fn within(mut self, prefix: Option<std::sync::Arc<str>>) -> Command {
+        self.scope = prefix.filter(|p| !p.is_empty());
+        self
     }
 }
 
@@ -239,6 +251,46 @@ pub enum Action {
         task: TaskRef,
         /// The new expiry.
         until: jiff::Timestamp,
+    },
+    /// 退回: the department of `by` returns the result of `task`, an upstream task, to be
+    /// redone: `task` goes back to its department with the reason and its previous output,
+    /// its open dependants wait again, results that did not depend on it stand.
+    SendBack {
+        /// The upstream task whose result is returned.
+        task: TaskRef,
+        /// The task of the department that returns it (dispatched, downstream of `task`).
+        by: TaskRef,
+        /// Why (required).
+        reason: String,
+    },
+    /// 加办: the applicant adds an optional item (a task whose `when` was false) to the
+    /// running case, with the form changes that make its `when` true and its materials.
+    AddItem {
+        /// The task.
+        task: TaskRef,
+        /// Form fields changed (e.g. the opt-in field).
+        form: serde_json::Map<String, serde_json::Value>,
+        /// The item's materials.
+        materials: BTreeMap<String, MaterialRef>,
+        /// Where it was asked for.
+        via: Option<Via>,
+    },
+    /// The reverse of 加办: an optional item not yet dispatched is dropped (skipped).
+    RemoveItem {
+        /// The task.
+        task: TaskRef,
+        /// Why (required).
+        reason: String,
+    },
+    /// 改派: an operator moves a unit to the department of the same kind in another region
+    /// (属地 misrouting); its clock runs on.
+    Reassign {
+        /// The unit.
+        task: TaskRef,
+        /// The region code (区划代码) whose department takes it.
+        region: String,
+        /// Why (required).
+        reason: String,
     },
     /// The department formally accepts the item (受理): the lease becomes a claim that no
     /// longer expires; the unit's deadline still runs.

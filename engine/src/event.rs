@@ -303,6 +303,49 @@ pub enum EventKind {
     },
     /// The applicant withdrew the whole case.
     CaseWithdrawn,
+    /// 退回: a downstream department returned the task's result (reason in the event); the
+    /// task waits to be dispatched again.
+    TaskSentBack {
+        /// The task whose result was returned.
+        task: TaskRef,
+        /// The task whose department returned it.
+        by: TaskRef,
+        /// The output it had approved.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous_output: Option<Arc<serde_json::Value>>,
+    },
+    /// An open task waits again because an upstream result it used was sent back; its
+    /// clock pauses until it is dispatched again.
+    TaskHeld {
+        /// The task.
+        task: TaskRef,
+        /// The upstream task being redone.
+        upstream: TaskRef,
+    },
+    /// 加办: an optional item was added to the running case, with the form changes and
+    /// materials it came with.
+    ItemAdded {
+        /// The task.
+        task: TaskRef,
+        /// Form fields changed.
+        #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+        form: serde_json::Map<String, serde_json::Value>,
+        /// Materials given.
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        materials: std::collections::BTreeMap<String, MaterialRef>,
+        /// Where it was asked for.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        via: Option<crate::command::Via>,
+    },
+    /// 改派: the unit was moved to the department of its kind in another region.
+    TaskReassigned {
+        /// The unit.
+        task: TaskRef,
+        /// The region it was handled in.
+        from: String,
+        /// The region that handles it now.
+        region: String,
+    },
     /// Nothing can progress any more: the outcome and the merged documents (统一出件).
     CaseClosed {
         /// The bundle outcome.
@@ -346,6 +389,10 @@ impl EventKind {
             EventKind::TaskCancelled { .. } => "task_cancelled",
             EventKind::TaskFailed { .. } => "task_failed",
             EventKind::CaseWithdrawn => "case_withdrawn",
+            EventKind::TaskSentBack { .. } => "task_sent_back",
+            EventKind::TaskHeld { .. } => "task_held",
+            EventKind::ItemAdded { .. } => "item_added",
+            EventKind::TaskReassigned { .. } => "task_reassigned",
             EventKind::CaseClosed { .. } => "case_closed",
         }
     }
@@ -370,7 +417,11 @@ impl EventKind {
             | EventKind::TaskLeased { task, .. }
             | EventKind::LeaseExtended { task, .. }
             | EventKind::LeaseExpired { task, .. }
-            | EventKind::TaskAccepted { task, .. } => Some(*task),
+            | EventKind::TaskAccepted { task, .. }
+            | EventKind::TaskSentBack { task, .. }
+            | EventKind::TaskHeld { task, .. }
+            | EventKind::ItemAdded { task, .. }
+            | EventKind::TaskReassigned { task, .. } => Some(*task),
             EventKind::Warning { task, .. } => *task,
             _ => None,
         }

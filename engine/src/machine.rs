@@ -11,6 +11,7 @@
 //! leaves the state as it was.
 
 mod apply;
+mod change;
 mod procedure;
 mod schedule;
 mod submit;

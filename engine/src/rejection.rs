@@ -172,6 +172,84 @@ pub enum Rejection {
         /// Until when (absent: claimed by the department).
         until: String,
     },
+    /// 退回 of a task that is not upstream of the returning department's task.
+    #[error(
+        "task `{task}` is not upstream of `{by}`: a department can only send back a result its task depends on"
+    )]
+    NotUpstream {
+        /// The task named to be redone.
+        task: String,
+        /// The returning department's task.
+        by: String,
+    },
+    /// 退回 is not possible for this task: the bundle forbids it (`send_back: false`), or the
+    /// task was decided by a rule or on the applicant's commitment.
+    #[error("the result of task `{task}` cannot be sent back: {why}")]
+    SendBackNotAllowed {
+        /// The task.
+        task: String,
+        /// Why not.
+        why: String,
+    },
+    /// The task's result was already sent back as often as the bundle allows.
+    #[error(
+        "the result of task `{task}` was sent back {max} time(s) already, the most its `send_back.max` allows"
+    )]
+    SendBackLimit {
+        /// The task.
+        task: String,
+        /// The limit.
+        max: u32,
+    },
+    /// A dependant of the returned task is with the applicant or in a special step; it
+    /// cannot wait again until that is over.
+    #[error(
+        "task `{task}` depends on the returned result and is {status}; send back once it is over"
+    )]
+    DependantBusy {
+        /// The dependant.
+        task: String,
+        /// Its status.
+        status: UnitStatus,
+    },
+    /// 加办 of a task whose `when` stays false with the form as changed.
+    #[error(
+        "task `{task}` does not apply with this form (`when: {when}` is false); change the form field it depends on"
+    )]
+    ItemNotApplicable {
+        /// The task.
+        task: String,
+        /// Its condition.
+        when: String,
+    },
+    /// 加办 or its reverse is too late: a task after it has already started.
+    #[error(
+        "task `{task}` cannot be added or removed: `{dependant}`, which comes after it, is already {status}"
+    )]
+    ItemTooLate {
+        /// The task.
+        task: String,
+        /// The dependant that started.
+        dependant: String,
+        /// Its status.
+        status: UnitStatus,
+    },
+    /// 改派 within the same region, or to an empty one.
+    #[error("task `{task}` is already handled in region `{region}`; name another region code")]
+    SameRegion {
+        /// The task.
+        task: String,
+        /// The region.
+        region: String,
+    },
+    /// The unit is handled outside the caller's region (it was reassigned, 改派).
+    #[error("task `{task}` is handled in region `{region}`, outside this caller's scope")]
+    OutsideRegion {
+        /// The task.
+        task: String,
+        /// Where it is handled.
+        region: String,
+    },
     /// Supplied data does not fit the bundle.
     #[error("the supplied data has {} problem(s): {}", problems.len(), list(problems))]
     InvalidSupply {

@@ -88,6 +88,32 @@ pub struct TaskView {
     /// The special step (特殊环节) it is in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub special_step: Option<SpecialStep>,
+    /// The region whose department handles it, when it was reassigned there (改派).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// How often its result was sent back (退回).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub send_backs: u32,
+    /// The latest send-back: by which task, why, and the output approved before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent_back: Option<SentBackView>,
+}
+
+/// A send-back (退回) as the case view shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SentBackView {
+    /// The task whose department returned the result.
+    pub by: String,
+    /// Why.
+    pub reason: String,
+    /// The output approved before.
+    pub previous_output: Option<Value>,
+    /// When.
+    pub at: Timestamp,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A material accepted as missing (容缺).
@@ -139,7 +165,20 @@ impl CaseView {
                     missing: m.clone(),
                 });
             }
-            tasks.push(task_view(name, &title, &department, unit));
+            let mut view = task_view(name, &title, &department, unit);
+            if let Some(c) = &unit.changed {
+                let region = state.unit_region(r);
+                view.region =
+                    (!std::sync::Arc::ptr_eq(region, &state.region)).then(|| region.to_string());
+                view.send_backs = c.send_backs;
+                view.sent_back = c.sent_back.as_ref().map(|b| SentBackView {
+                    by: b.by.name(bp),
+                    reason: b.reason.clone(),
+                    previous_output: b.previous_output.as_deref().cloned(),
+                    at: b.at,
+                });
+            }
+            tasks.push(view);
         }
         CaseView {
             channel: state.channel.as_deref().map(str::to_owned),
@@ -194,5 +233,8 @@ fn task_view(name: String, title: &str, department: &str, u: &Unit) -> TaskView 
         statutory_due: u.statutory_due,
         warning: u.warning,
         special_step: u.special_step,
+        region: None,
+        send_backs: 0,
+        sent_back: None,
     }
 }

@@ -3,6 +3,7 @@
 
 mod bundles;
 mod cases;
+mod changes;
 mod queues;
 mod views;
 
@@ -12,6 +13,7 @@ pub use cases::{
     NoticeBody, NoticeItemBody, ResultBody, SearchQuery, SubmitBody, SupplementBody, TaskBody,
     TriggerBody, WithdrawBody,
 };
+pub use changes::{AddItemBody, ReassignBody, RemoveItemBody, SendBackBody, SentBackBody};
 pub use queues::{
     AcceptBody, BatchCompletion, BatchResult, CompleteBatchBody, CompleteBatchResponse,
     CompleteBody, DecisionKind, FailBody, FetchBody, FetchResponse, FetchedTask, HeartbeatBody,

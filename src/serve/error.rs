@@ -373,6 +373,14 @@ impl From<Rejection> for ApiError {
             Rejection::NotConfirmed => conflict("not_confirmed"),
             Rejection::NotClosed => conflict("not_closed"),
             Rejection::MaterialDeferred { .. } => conflict("material_deferred"),
+            Rejection::NotUpstream { .. } => invalid("not_upstream"),
+            Rejection::SendBackNotAllowed { .. } => conflict("send_back_not_allowed"),
+            Rejection::SendBackLimit { .. } => conflict("send_back_limit"),
+            Rejection::DependantBusy { .. } => conflict("dependant_busy"),
+            Rejection::ItemNotApplicable { .. } => invalid("item_not_applicable"),
+            Rejection::ItemTooLate { .. } => conflict("item_too_late"),
+            Rejection::SameRegion { .. } => invalid("same_region"),
+            Rejection::OutsideRegion { .. } => ApiError::forbidden("outside_region", message),
             _ => conflict("rejected"),
         }
     }

@@ -3,6 +3,7 @@
 pub(crate) mod actions;
 pub(crate) mod bundles;
 pub(crate) mod cases;
+pub(crate) mod changes;
 pub(crate) mod ops;
 pub(crate) mod queues;
 pub(crate) mod views;
@@ -67,6 +68,16 @@ pub(crate) fn router<S: Store + Clone>(state: AppState<S>) -> Router {
         .route("/v1/tasks/{task_id}/fail", post(queues::fail::<S>))
         .route("/v1/tasks/{task_id}/suspend", post(queues::suspend::<S>))
         .route("/v1/tasks/{task_id}/resume", post(queues::resume::<S>))
+        .route(
+            "/v1/tasks/{task_id}/send-back",
+            post(changes::send_back::<S>),
+        )
+        .route("/v1/tasks/{task_id}/reassign", post(changes::reassign::<S>))
+        .route("/v1/cases/{case_no}/items", post(changes::add_item::<S>))
+        .route(
+            "/v1/cases/{case_no}/items/{task}/remove",
+            post(changes::remove_item::<S>),
+        )
         .route("/v1/board", get(views::board::<S>))
         .route("/v1/incidents", get(ops::incidents::<S>))
         .route("/v1/incidents/{id}/retry", post(ops::retry::<S>))

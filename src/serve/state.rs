@@ -371,7 +371,19 @@ impl<S: Store + Clone> AppState<S> {
     ) -> Result<Located, ApiError> {
         let located = self.resolve(id).await?;
         caller.require_department(&located.department)?;
-        caller.require_region(&located.entry.region)?;
+        if let Err(outside) = caller.require_region(&located.entry.region) {
+            // A unit reassigned (改派) into the caller's region from a case handled
+            // elsewhere: the case says where it went. (The engine refuses the reverse, a
+            // unit reassigned away, from the command's scope.)
+            let view = self.view(&located.case_no).await?;
+            let moved_here = view
+                .task(&located.name)
+                .and_then(|t| t.region.as_deref())
+                .is_some_and(|r| caller.sees_region(r));
+            if !moved_here {
+                return Err(outside);
+            }
+        }
         Ok(located)
     }
 

@@ -363,6 +363,37 @@ impl Sim {
                 let task = self.task(&r.task).await?;
                 self.exec(operator(), Action::Dispatch { task }).await
             }
+            StepAction::SendBack(b) => {
+                let task = self.task(&b.task).await?;
+                let reason = b.reason.clone();
+                self.decide(&b.by, |by| Action::SendBack { task, by, reason })
+                    .await
+            }
+            StepAction::AddItem(a) => {
+                let task = self.task(&a.task).await?;
+                let action = Action::AddItem {
+                    task,
+                    form: a.form.clone(),
+                    materials: fill::materials_given(a.materials.as_ref())?,
+                    via: None,
+                };
+                self.exec(Actor::Applicant, action).await
+            }
+            StepAction::RemoveItem(r) => {
+                let task = self.task(&r.task).await?;
+                let reason = r.reason.clone();
+                self.exec(Actor::Applicant, Action::RemoveItem { task, reason })
+                    .await
+            }
+            StepAction::Reassign(r) => {
+                let task = self.task(&r.task).await?;
+                let action = Action::Reassign {
+                    task,
+                    region: r.region.clone(),
+                    reason: r.reason.clone(),
+                };
+                self.exec(operator(), action).await
+            }
         }
     }
 

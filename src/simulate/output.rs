@@ -98,6 +98,12 @@ fn tasks(bp: &Blueprint, v: Option<&CaseView>, rectifications: &[Arc<str>]) -> V
         if let Some(r) = &t.reason {
             m.insert("reason".into(), json!(r));
         }
+        if let Some(r) = &t.region {
+            m.insert("region".into(), json!(r));
+        }
+        if t.send_backs > 0 {
+            m.insert("send_backs".into(), json!(t.send_backs));
+        }
         out.insert(t.name.clone(), Value::Object(m));
     }
     Value::Object(out)
@@ -154,7 +160,7 @@ fn event(bp: &Blueprint, ev: &Event) -> Value {
     }
     let due = detail.remove("due");
     detail.insert("actor".into(), json!(ev.actor.to_string()));
-    for k in ["upstream", "refused"] {
+    for k in ["upstream", "refused", "by"] {
         if let Some(name) = detail
             .get(k)
             .and_then(|v| serde_json::from_value::<TaskRef>(v.clone()).ok())

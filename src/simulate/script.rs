@@ -60,6 +60,14 @@ struct StepFile {
     cancel: Option<TaskReason>,
     #[serde(default)]
     retry: Option<TaskOnly>,
+    #[serde(default)]
+    send_back: Option<SendBack>,
+    #[serde(default)]
+    add_item: Option<AddItem>,
+    #[serde(default)]
+    remove_item: Option<TaskReason>,
+    #[serde(default)]
+    reassign: Option<Reassign>,
 }
 
 /// `confirm: {}` (or `confirm:` with nothing).
@@ -139,6 +147,35 @@ pub(crate) struct Supply {
 #[serde(deny_unknown_fields)]
 pub(crate) struct TaskReason {
     pub(crate) task: String,
+    pub(crate) reason: String,
+}
+
+/// 退回: `by`'s department returns `task`'s result.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SendBack {
+    pub(crate) task: String,
+    pub(crate) by: String,
+    pub(crate) reason: String,
+}
+
+/// 加办: the applicant adds an optional item.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AddItem {
+    pub(crate) task: String,
+    #[serde(default)]
+    pub(crate) form: Map<String, Value>,
+    #[serde(default)]
+    pub(crate) materials: Option<Value>,
+}
+
+/// 改派: an operator moves a unit to another region.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Reassign {
+    pub(crate) task: String,
+    pub(crate) region: String,
     pub(crate) reason: String,
 }
 
@@ -278,6 +315,10 @@ pub(crate) enum StepAction {
     Fail(Fail),
     Cancel(TaskReason),
     Retry(TaskOnly),
+    SendBack(SendBack),
+    AddItem(AddItem),
+    RemoveItem(TaskReason),
+    Reassign(Reassign),
 }
 
 impl StepAction {
@@ -300,6 +341,10 @@ impl StepAction {
             StepAction::Fail(_) => "fail",
             StepAction::Cancel(_) => "cancel",
             StepAction::Retry(_) => "retry",
+            StepAction::SendBack(_) => "send_back",
+            StepAction::AddItem(_) => "add_item",
+            StepAction::RemoveItem(_) => "remove_item",
+            StepAction::Reassign(_) => "reassign",
         }
     }
 
@@ -313,6 +358,10 @@ impl StepAction {
             StepAction::Resume(t) | StepAction::Retry(t) => Some(&t.task),
             StepAction::Verify(v) => Some(&v.task),
             StepAction::Fail(f) => Some(&f.task),
+            StepAction::SendBack(b) => Some(&b.task),
+            StepAction::AddItem(a) => Some(&a.task),
+            StepAction::RemoveItem(t) => Some(&t.task),
+            StepAction::Reassign(r) => Some(&r.task),
             _ => None,
         }
     }
@@ -320,7 +369,8 @@ impl StepAction {
 
 /// The step kinds, for messages.
 const KINDS: &str = "submit, trigger, confirm, approve, request_supplement, supply, refuse, \
-                     suspend, resume, withdraw, verify, evaluate, fail, cancel, retry";
+                     suspend, resume, withdraw, verify, evaluate, fail, cancel, retry, \
+                     send_back, add_item, remove_item, reassign";
 
 /// Reads and checks a script. `origin` names it in errors.
 ///
@@ -392,6 +442,10 @@ fn step(s: StepFile) -> Result<(Timestamp, StepAction), String> {
     push(s.fail.map(StepAction::Fail));
     push(s.cancel.map(StepAction::Cancel));
     push(s.retry.map(StepAction::Retry));
+    push(s.send_back.map(StepAction::SendBack));
+    push(s.add_item.map(StepAction::AddItem));
+    push(s.remove_item.map(StepAction::RemoveItem));
+    push(s.reassign.map(StepAction::Reassign));
     match (s.at, s.until, actions.len()) {
         (None, Some(until), 0) => Ok((until.0, StepAction::Until)),
         (Some(_), Some(_), _) => Err("a step has `at` or `until`, not both".to_owned()),

@@ -49,7 +49,7 @@ fn j(v: Value) -> Vec<u8> {
 }
 
 /// A digest of every row of every table of the server's SQLite file.
-async fn digest(server: &Server) -> String {
+pub(super) async fn digest(server: &Server) -> String {
     use sea_orm::{ConnectionTrait, Database, Statement};
     let url = format!(
         "sqlite://{}?mode=ro",

@@ -6,7 +6,7 @@ use super::{IdKind, Reader};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::duration::Duration;
 use crate::keys;
-use crate::model::{Located, Mode, OutputType, RetryDef, TaskDef, Warn};
+use crate::model::{Located, Mode, OutputType, RetryDef, SendBackDef, TaskDef, Warn};
 use crate::yaml::{Node, NodeKind};
 
 const OUTPUT_TYPES: &[(&str, OutputType)] = &[
@@ -211,6 +211,7 @@ fn read_task(r: &mut Reader, node: &Node, text: &str, id: &str) -> Option<TaskDe
         );
     }
     let retry = f.get("retry").and_then(|v| read_retry(r, v));
+    let send_back = f.get("send_back").and_then(|v| read_send_back(r, v));
     let guide = super::guide::read_task_guide(r, &f);
     Some(TaskDef {
         pos: node.pos,
@@ -232,6 +233,7 @@ fn read_task(r: &mut Reader, node: &Node, text: &str, id: &str) -> Option<TaskDe
         verify_within,
         rule,
         retry,
+        send_back,
         guide,
     })
 }
@@ -283,6 +285,38 @@ fn read_warn(r: &mut Reader, node: &Node) -> Option<Located<Warn>> {
     r.duration(node, "`warn`").map(|d| Located {
         value: Warn::Before(d.value),
         pos: d.pos,
+    })
+}
+
+/// `send_back: false`, `send_back: true`, or `send_back: {max: N}`.
+fn read_send_back(r: &mut Reader, node: &Node) -> Option<Located<SendBackDef>> {
+    let value = if let NodeKind::Bool(b) = node.kind {
+        SendBackDef {
+            allowed: b,
+            max: None,
+        }
+    } else {
+        let f = r.map(node, "`send_back`", keys::SEND_BACK)?;
+        let mut out = SendBackDef::default();
+        if let Some(v) = f.get("max") {
+            match r.uint(v, "`send_back.max`") {
+                Some(0) => r.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        v.pos,
+                        "`send_back.max` must be at least 1",
+                    )
+                    .with_hint("write `send_back: false` to forbid sending the result back"),
+                ),
+                Some(n) => out.max = Some(n),
+                None => {}
+            }
+        }
+        out
+    };
+    Some(Located {
+        value,
+        pos: node.pos,
     })
 }
 

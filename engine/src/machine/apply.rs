@@ -130,19 +130,7 @@ pub fn apply(state: &mut CaseState, event: &Event) {
         EventKind::Supplied {
             form, materials, ..
         } => {
-            if !form.is_empty() {
-                let f = Arc::make_mut(&mut state.form);
-                for (k, v) in form {
-                    f.insert(k.clone(), v.clone());
-                }
-            }
-            for (k, m) in materials {
-                if let Some(s) = state.materials.get_mut(k) {
-                    s.file = Some(m.clone());
-                    s.provided = true;
-                    s.deferred = false;
-                }
-            }
+            merge(state, form, materials);
             close_pause(&mut state.pauses, at);
         }
         EventKind::CaseDueChanged {
@@ -303,11 +291,76 @@ pub fn apply(state: &mut CaseState, event: &Event) {
             }
         }
         EventKind::CaseWithdrawn => {}
+        EventKind::TaskSentBack {
+            task,
+            by,
+            previous_output,
+        } => super::change::apply_sent_back(state, *task, *by, previous_output, event),
+        EventKind::TaskHeld { task, .. } => super::change::apply_held(state, *task, at),
+        EventKind::ItemAdded {
+            task,
+            form,
+            materials,
+            ..
+        } => {
+            merge(state, form, materials);
+            if let Some(u) = state.unit_mut(*task) {
+                u.status = UnitStatus::Waiting;
+                u.settled_at = None;
+                u.reason = None;
+            }
+        }
+        EventKind::TaskReassigned { task, region, .. } => {
+            let moved = (**region != *state.region).then(|| Arc::from(region.as_str()));
+            let whole = task.part == Part::Main && task.instance.is_none();
+            let t = &mut state.tasks[task.task.index()];
+            let units: Vec<&mut Unit> = match (task.part, task.instance) {
+                (Part::Verification, _) => t.verification.as_deref_mut().into_iter().collect(),
+                (Part::Main, Some(i)) => t
+                    .instances
+                    .iter_mut()
+                    .flatten()
+                    .nth(i as usize)
+                    .into_iter()
+                    .collect(),
+                // A whole task takes its instances with it.
+                _ if whole => std::iter::once(&mut t.unit)
+                    .chain(t.instances.iter_mut().flatten())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for u in units {
+                u.changed.get_or_insert_with(Box::default).region = moved.clone();
+                // Queued anew for the region's department.
+                u.lease = None;
+            }
+        }
         EventKind::CaseClosed { outcome, documents } => {
             state.phase = Phase::Closed(*outcome);
             state.closed_at = Some(at);
             state.documents = documents.clone();
             state.respond_by = None;
+        }
+    }
+}
+
+/// Form fields and materials handed in after the submission.
+pub(super) fn merge(
+    state: &mut CaseState,
+    form: &serde_json::Map<String, Value>,
+    materials: &std::collections::BTreeMap<String, MaterialRef>,
+) {
+    if !form.is_empty() {
+        let f = Arc::make_mut(&mut state.form);
+        for (k, v) in form {
+            f.insert(k.clone(), v.clone());
+        }
+    }
+    for (k, m) in materials {
+        if let Some(s) = state.materials.get_mut(k) {
+            s.file = Some(m.clone());
+            s.provided = true;
+            s.deferred = false;
         }
     }
 }
@@ -346,7 +399,10 @@ fn load(state: &mut CaseState, submission: &Submission, deferred: &[String]) {
         .collect();
 }
 
-fn open_pause(pauses: &mut Vec<(jiff::Timestamp, Option<jiff::Timestamp>)>, at: jiff::Timestamp) {
+pub(super) fn open_pause(
+    pauses: &mut Vec<(jiff::Timestamp, Option<jiff::Timestamp>)>,
+    at: jiff::Timestamp,
+) {
     if pauses.iter().all(|(_, r)| r.is_some()) {
         pauses.push((at, None));
     }

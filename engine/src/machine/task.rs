@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use yijian_definitions::{TaskMode, TaskSpec};
 
-use super::procedure;
 use super::schedule::{element_of, maybe_close, on_rejected, start_task, start_unit};
 use super::{Decider, time};
+use super::{change, procedure};
 use crate::case::{Outcome, UnitStatus};
 use crate::command::Action;
 use crate::event::{CancelCause, EventKind};
@@ -30,6 +30,19 @@ pub(crate) fn act(
     command: &crate::command::Command,
 ) -> Result<()> {
     let (action, lease) = (&command.action, command.lease);
+    // A department acts only on units handled within its region (a unit reassigned away
+    // from it, 改派, is no longer its).
+    if let Some(scope) = &command.scope
+        && matches!(actor, Actor::Department(_))
+    {
+        let named = match action {
+            Action::SendBack { by, .. } => Some(*by),
+            other => leased_task(other),
+        };
+        if let Some(task) = named {
+            change::check_scope(d, task, scope)?;
+        }
+    }
     // A command under a lease must name the unit's current one (fencing).
     if let Some(token) = lease
         && let Some(task) = leased_task(action)
@@ -360,6 +373,19 @@ pub(crate) fn act(
             procedure::resume(d, actor, *task);
             Ok(())
         }
+        Action::SendBack { task, by, reason } => change::send_back(d, actor, *task, *by, reason),
+        Action::AddItem {
+            task,
+            form,
+            materials,
+            via,
+        } => change::add_item(d, actor, *task, form, materials, via.as_ref()),
+        Action::RemoveItem { task, reason } => change::remove_item(d, actor, *task, reason),
+        Action::Reassign {
+            task,
+            region,
+            reason,
+        } => change::reassign(d, actor, *task, region, reason),
     }
 }
 
@@ -542,7 +568,7 @@ pub(crate) fn required_reason(reason: &str) -> Result<String> {
 
 /// The unit a command names, checked: it exists, belongs to the acting department, and is
 /// in one of the `allowed` states. Returns its task (none for a rectification).
-fn unit<'d>(
+pub(super) fn unit<'d>(
     d: &'d Decider<'_>,
     r: TaskRef,
     actor: &Actor,
@@ -586,7 +612,7 @@ fn unit<'d>(
     // evaluating `for_each`) the task as a whole can be retried or cancelled.
     let fanned_out = d.state.tasks[r.task.index()].instances.is_some();
     let whole_allowed = match action {
-        "cancelled" => true,
+        "cancelled" | "reassigned" => true,
         "dispatched again" => !fanned_out,
         _ => false,
     };

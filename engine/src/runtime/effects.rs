@@ -100,7 +100,7 @@ pub(crate) fn work_of(
             .department(task)
             .cloned()
             .unwrap_or_else(|| Arc::from("")),
-        region: state.region.clone(),
+        region: state.unit_region(task).clone(),
         blueprint: state.blueprint.clone(),
         task,
         attempt,
@@ -108,6 +108,12 @@ pub(crate) fn work_of(
         materials,
         dispatched_at: at,
         due: state.unit(task).and_then(|u| u.due),
+        // Shown while the redo is open: the dispatch that follows a send-back.
+        sent_back: state
+            .unit(task)
+            .and_then(|u| u.changed.as_ref())
+            .and_then(|c| c.sent_back.clone())
+            .filter(|_| task.part == crate::ids::Part::Main),
     }
 }
 
@@ -123,6 +129,7 @@ pub(super) struct Mark {
     dispatched_at: Option<jiff::Timestamp>,
     due: Option<jiff::Timestamp>,
     warning: crate::case::Warning,
+    region: Option<Arc<str>>,
 }
 
 /// Every unit's mark, in the case's unit order.
@@ -138,6 +145,7 @@ pub(super) fn marks_of(state: &CaseState) -> Vec<(TaskRef, Mark)> {
                     dispatched_at: u.dispatched_at,
                     due: u.due,
                     warning: u.warning,
+                    region: u.changed.as_ref().and_then(|c| c.region.clone()),
                 },
             )
         })
@@ -165,7 +173,9 @@ pub(super) fn rows_of(
             let hold_until = (pushed && u.status == UnitStatus::Dispatched && u.lease.is_none())
                 .then(|| u.dispatched_at.and_then(|t| t.checked_add(REDELIVER).ok()))
                 .flatten();
+            let region = state.unit_region(r);
             Some(TaskRow {
+                region: (!Arc::ptr_eq(region, &state.region)).then(|| region.clone()),
                 task: r,
                 kind: Arc::from(r.kind(&state.blueprint)),
                 pushed,

@@ -28,6 +28,9 @@ pub struct TaskRow {
     pub task: TaskRef,
     /// Its department.
     pub department: Arc<str>,
+    /// The region whose department handles it when not the case's (reassigned, 改派);
+    /// fetches and the board count it there.
+    pub region: Option<Arc<str>>,
     /// Its kind of work ([`TaskRef::kind`]): what a fetch narrowed to tasks matches on.
     pub kind: Arc<str>,
     /// Its state.

@@ -116,7 +116,9 @@ pub(crate) fn prepare(commit: Commit, reply: oneshot::Sender<Result<()>>) -> Res
     };
     let tasks = tasks
         .iter()
-        .map(|t| crate::query::task::Row::of(&case_no, &summary.region, t))
+        .map(|t| {
+            crate::query::task::Row::of(&case_no, t.region.as_deref().unwrap_or(&summary.region), t)
+        })
         .collect::<Result<Vec<_>>>()?;
     Ok(Job {
         case_no,

@@ -261,7 +261,12 @@ impl Case {
 
     /// Decides and applies; every event carries the decision's time.
     fn run(&mut self, actor: Actor, action: Action) -> Result<Vec<Event>, Rejection> {
-        let events = decide(&self.state, &Command::new(actor, action), self.now)?;
+        self.exec(&Command::new(actor, action))
+    }
+
+    /// Decides `cmd` as it is (with its scope, its lease) and applies.
+    fn exec(&mut self, cmd: &Command) -> Result<Vec<Event>, Rejection> {
+        let events = decide(&self.state, cmd, self.now)?;
         for e in &events {
             assert_eq!(e.at, self.now, "{e:?}");
             apply(&mut self.state, e);
@@ -389,6 +394,7 @@ fn snapshot(state: &CaseState) -> impl PartialEq + std::fmt::Debug + use<> {
 
 mod actions;
 mod audit;
+mod changes;
 mod failures;
 mod fanout;
 mod outcomes;

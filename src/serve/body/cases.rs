@@ -166,6 +166,15 @@ pub struct TaskBody {
     pub retry_at: Option<String>,
     /// The special step (特殊环节) it is in.
     pub special_step: Option<String>,
+    /// 区划代码 of the department handling it, when it was reassigned there (改派).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// How often its result was sent back (退回).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_backs: Option<u32>,
+    /// The latest send-back: by which task, why, and the output approved before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent_back: Option<super::SentBackBody>,
 }
 
 impl TaskBody {
@@ -187,6 +196,9 @@ impl TaskBody {
                 .special_step
                 .and_then(|s| serde_json::to_value(s).ok())
                 .and_then(|v| v.as_str().map(str::to_owned)),
+            region: t.region.clone(),
+            send_backs: (t.send_backs > 0).then_some(t.send_backs),
+            sent_back: t.sent_back.as_ref().map(super::SentBackBody::from),
         }
     }
 }

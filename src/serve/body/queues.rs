@@ -67,6 +67,10 @@ pub struct FetchedTask {
     pub lease_token: u64,
     /// When the lease expires unless extended.
     pub lease_expires_at: String,
+    /// Present when a downstream department returned this task's result to be redone
+    /// (退回): by which task, why, and the output approved before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent_back: Option<super::SentBackBody>,
 }
 
 impl From<&LeasedWork> for FetchedTask {
@@ -96,6 +100,12 @@ impl From<&LeasedWork> for FetchedTask {
             deadline: time(l.deadline),
             lease_token: l.lease_token,
             lease_expires_at: l.lease_expires_at.to_string(),
+            sent_back: w.sent_back.as_ref().map(|b| super::SentBackBody {
+                by: b.by.name(&w.blueprint),
+                reason: b.reason.clone(),
+                previous_output: b.previous_output.as_deref().cloned(),
+                at: b.at.to_string(),
+            }),
         }
     }
 }

@@ -119,7 +119,7 @@ pub(crate) async fn lease_work<S: Store + Clone>(
 }
 
 /// Runs a department's command on a unit it holds the lease of.
-async fn command<S: Store + Clone>(
+pub(crate) async fn command<S: Store + Clone>(
     st: &AppState<S>,
     caller: &Caller,
     task_id: &str,
@@ -128,7 +128,19 @@ async fn command<S: Store + Clone>(
 ) -> Result<(Located, Result<Vec<Event>, ApiError>), ApiError> {
     let id = TaskId::parse(task_id)?;
     let loc = st.locate(caller, &id).await?;
-    let cmd = Command::new(caller.actor(), action(loc.task));
+    let result = command_at(st, caller, &loc, token, action(loc.task)).await;
+    Ok((loc, result))
+}
+
+/// Runs `action` for `caller` on a task already located (and so authorised).
+pub(crate) async fn command_at<S: Store + Clone>(
+    st: &AppState<S>,
+    caller: &Caller,
+    loc: &Located,
+    token: Option<u64>,
+    action: Action,
+) -> Result<Vec<Event>, ApiError> {
+    let cmd = Command::new(caller.actor(), action).within(caller.region.clone());
     // No token: a back office answering a task pushed to it (never leased); the engine
     // refuses it while somebody's lease is live.
     let cmd = match token {
@@ -137,11 +149,10 @@ async fn command<S: Store + Clone>(
     };
     let engine = st.engine().clone();
     let no = loc.case_no.clone();
-    let result = st.run(async move { engine.execute(&no, cmd).await }).await;
-    Ok((loc, result))
+    st.run(async move { engine.execute(&no, cmd).await }).await
 }
 
-fn answer(loc: &Located, status: &str) -> TaskAnswer {
+pub(crate) fn answer(loc: &Located, status: &str) -> TaskAnswer {
     TaskAnswer {
         task_id: loc.task_id(),
         case_no: loc.case_no.to_string(),

@@ -53,7 +53,7 @@ impl Work {
                 key,
                 Row {
                     row: r.clone(),
-                    region: summary.region.clone(),
+                    region: r.region.clone().unwrap_or_else(|| summary.region.clone()),
                     held_until: None,
                 },
             );

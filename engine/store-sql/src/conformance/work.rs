@@ -13,6 +13,7 @@ use super::fixture::{Run, append, numbered, summary, t};
 
 fn row(task: u32, department: &str, state: UnitStatus) -> TaskRow {
     TaskRow {
+        region: None,
         task: TaskRef::task(TaskIdx(task)),
         department: Arc::from(department),
         kind: Arc::from(format!("k{task}")),
@@ -28,6 +29,7 @@ fn row(task: u32, department: &str, state: UnitStatus) -> TaskRow {
 
 fn ready(task: u32, department: &str, at: i64) -> TaskRow {
     TaskRow {
+        region: None,
         ready_at: Some(t(at)),
         ..row(task, department, UnitStatus::Dispatched)
     }
@@ -85,6 +87,7 @@ pub(super) async fn queue<S: Store + Clone>(store: &S, run: &Run) {
     let a = run.case("queue-a");
     let b = run.case("queue-b");
     let leased = TaskRow {
+        region: None,
         lease: Some(TaskLease {
             token: 7,
             owner: "w".into(),
@@ -93,6 +96,7 @@ pub(super) async fn queue<S: Store + Clone>(store: &S, run: &Run) {
         ..ready(2, &dep, 0)
     };
     let accepted = TaskRow {
+        region: None,
         lease: Some(TaskLease {
             token: 8,
             owner: "w".into(),
@@ -101,6 +105,7 @@ pub(super) async fn queue<S: Store + Clone>(store: &S, run: &Run) {
         ..ready(3, &dep, 0)
     };
     let pushed = TaskRow {
+        region: None,
         pushed: true,
         ..ready(4, &dep, 0)
     };
@@ -166,6 +171,7 @@ pub(super) async fn queue<S: Store + Clone>(store: &S, run: &Run) {
         summary: summary(&b, 3, "running", false),
         idempotency_key: None,
         tasks: vec![TaskRow {
+            region: None,
             lease: Some(TaskLease {
                 token: 1,
                 owner: "w2".into(),
@@ -241,6 +247,25 @@ pub(super) async fn queue<S: Store + Clone>(store: &S, run: &Run) {
     assert!(
         !units(&rest).contains(&(sa.clone(), 2)) && units(&rest).contains(&(sa.clone(), 1)),
         "the other kinds stay free for other claims; the narrowed claim holds its own"
+    );
+    // A unit reassigned to another region (改派) is in that region's queue, not the case's.
+    let moved_dep = format!("{}-moved", run.prefix);
+    let m = run.case("queue-moved");
+    let moved = TaskRow {
+        region: Some(Arc::from("320105")),
+        ..ready(0, &moved_dep, 6_000)
+    };
+    append(store, new_case(&m, 0, vec![moved]), "queue: moved").await;
+    assert!(
+        claim(store, &moved_dep, Some("1101"), &[], 6_001)
+            .await
+            .is_empty(),
+        "the case's region no longer claims a unit reassigned out of it"
+    );
+    assert_eq!(
+        units(&claim(store, &moved_dep, Some("3201"), &[], 6_002).await),
+        vec![(m.to_string(), 0)],
+        "the unit's own region claims it"
     );
 }
 
@@ -468,6 +493,7 @@ pub(super) async fn board<S: Store + Clone>(store: &S, run: &Run) {
         c
     };
     let warned = |task: u32, department: &str, state: UnitStatus, warning: Warning| TaskRow {
+        region: None,
         warning,
         ..row(task, department, state)
     };
