@@ -38,6 +38,7 @@ mod changes;
 mod console;
 mod example;
 mod flows;
+mod migrations;
 mod pages;
 mod progress;
 mod protection;

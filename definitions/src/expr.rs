@@ -122,6 +122,11 @@ impl Expr {
         v
     }
 
+    /// Every variable path the expression reads, as segments (`["form", "shop_name"]`).
+    pub fn read_paths(&self) -> Vec<Vec<String>> {
+        self.paths().into_iter().map(|p| p.segments).collect()
+    }
+
     /// Does the expression read task `id` (`tasks.<id>…`)?
     pub fn reads_task(&self, id: &str) -> bool {
         self.paths().iter().any(|p| {

@@ -79,6 +79,10 @@ pub struct Command {
     /// on a unit handled outside it (a unit reassigned to another region, 改派) is
     /// refused. `None`: not limited (in-process callers, the whole deployment).
     pub scope: Option<std::sync::Arc<str>>,
+    /// The bundle version the caller read the task names in: refused
+    /// ([`crate::Rejection::VersionChanged`]) when the case was migrated meanwhile, since
+    /// task indices differ between versions. `None`: not checked.
+    pub version: Option<u32>,
 }
 
 impl Command {
@@ -90,7 +94,15 @@ impl Command {
             lease: None,
             attempt: None,
             scope: None,
+            version: None,
         }
+    }
+
+    /// The same command, its task names read in version `version` of the case's bundle.
+    #[must_use]
+    pub fn on_version(mut self, version: u32) -> Command {
+        self.version = Some(version);
+        self
     }
 
     /// The same command from a caller limited to the region subtree `prefix`.
@@ -260,6 +272,17 @@ pub enum Action {
         task: TaskRef,
         /// The task of the department that returns it (dispatched, downstream of `task`).
         by: TaskRef,
+        /// Why (required).
+        reason: String,
+    },
+    /// Moves the case to another version of its bundle (an operator's migration): the
+    /// old version's tasks map to the new one's by `mapping` (old id → new id), else by
+    /// the same id; see [`crate::migrate::plan`] for what fits.
+    Migrate {
+        /// The new version.
+        to: crate::event::Pinned,
+        /// Renamed tasks: old id → new id.
+        mapping: BTreeMap<String, String>,
         /// Why (required).
         reason: String,
     },

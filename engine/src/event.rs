@@ -4,6 +4,7 @@
 //! events from an empty state gives the live state; expressions are evaluated when an event
 //! is decided and their results recorded in it, so replay needs no evaluation.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -346,6 +347,38 @@ pub enum EventKind {
         /// The region that handles it now.
         region: String,
     },
+    /// The case moved to another version of its bundle (migration): `tasks[i]` is the
+    /// new index of the old version's task `i` (none: removed). Events after this one
+    /// name tasks by the new version's indices.
+    CaseMigrated {
+        /// The version it ran on.
+        from: u32,
+        /// The version it runs on now.
+        to: u32,
+        /// Old task index → new task index.
+        tasks: Vec<Option<u32>>,
+        /// Old task id → new task id, for the tasks kept (renamed ones differ).
+        kept: BTreeMap<String, String>,
+        /// Tasks of the new version the case did not have.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        added: Vec<String>,
+        /// Tasks of the old version dropped (none of them was dispatched).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        removed: Vec<String>,
+        /// The bundle's due time under the new version.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due: Option<Timestamp>,
+        /// The statutory due time (never earlier than before).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        statutory_due: Option<Timestamp>,
+        /// The new yellow warning time.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        warn_at: Option<Timestamp>,
+        /// The new version's blueprint: not stored (the version number is); filled in by
+        /// whoever decides or replays the event ([`crate::machine::replay_with`]).
+        #[serde(skip)]
+        blueprint: Option<Pinned>,
+    },
     /// Nothing can progress any more: the outcome and the merged documents (统一出件).
     CaseClosed {
         /// The bundle outcome.
@@ -393,6 +426,7 @@ impl EventKind {
             EventKind::TaskHeld { .. } => "task_held",
             EventKind::ItemAdded { .. } => "item_added",
             EventKind::TaskReassigned { .. } => "task_reassigned",
+            EventKind::CaseMigrated { .. } => "case_migrated",
             EventKind::CaseClosed { .. } => "case_closed",
         }
     }
@@ -425,5 +459,22 @@ impl EventKind {
             EventKind::Warning { task, .. } => *task,
             _ => None,
         }
+    }
+}
+
+/// A blueprint carried by an event or a command that is not stored with it: compared by
+/// bundle id and version.
+#[derive(Clone)]
+pub struct Pinned(pub Arc<yijian_definitions::Blueprint>);
+
+impl PartialEq for Pinned {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.id == other.0.id && self.0.version == other.0.version
+    }
+}
+
+impl std::fmt::Debug for Pinned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{}", self.0.id, self.0.version)
     }
 }

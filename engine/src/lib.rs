@@ -65,6 +65,7 @@ mod eval;
 pub mod event;
 pub mod ids;
 pub mod machine;
+pub mod migrate;
 pub mod preview;
 pub mod rejection;
 pub mod runtime;
@@ -81,6 +82,9 @@ pub use event::{Event, EventKind};
 pub use ids::{Actor, CaseNo, TaskRef};
 pub use machine::{apply, decide, decide_in_place, replay};
 pub use rejection::{Problem, Rejection};
-pub use runtime::{Engine, EngineBuilder, EngineError, FetchRequest, LeasedWork, SubmitRequest};
+pub use runtime::{
+    Engine, EngineBuilder, EngineError, FetchRequest, LeasedWork, MigrationReport,
+    MigrationRequest, SubmitRequest,
+};
 pub use store::memory::MemoryStore;
 pub use view::CaseView;

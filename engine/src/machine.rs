@@ -12,6 +12,7 @@
 
 mod apply;
 mod change;
+mod migrate;
 mod procedure;
 mod schedule;
 mod submit;
@@ -19,6 +20,8 @@ mod task;
 pub(crate) mod time;
 
 pub use time::next_timer;
+
+use std::sync::Arc;
 
 use jiff::Timestamp;
 
@@ -29,6 +32,7 @@ use crate::ids::Actor;
 use crate::rejection::{Rejection, Result};
 
 pub use apply::apply;
+pub use migrate::mapping_problems;
 pub(crate) use task::NO_LEASE;
 
 /// Decides what a command means for a case: the events to append, or why not.
@@ -51,6 +55,15 @@ pub fn decide_in_place(
     now: Timestamp,
 ) -> Result<Vec<Event>> {
     let phase = state.phase;
+    if let Some(v) = command.version
+        && phase != Phase::New
+        && state.blueprint.version != v
+    {
+        return Err(Rejection::VersionChanged {
+            expected: v,
+            found: state.blueprint.version,
+        });
+    }
     // A timer that fires late, or a command stamped before the case's latest event, is
     // recorded at the case's latest time: a case's timeline never goes back.
     let now = state.last_event_at.map_or(now, |t| t.max(now));
@@ -106,6 +119,57 @@ pub fn replay<'a>(mut state: CaseState, events: impl IntoIterator<Item = &'a Eve
         apply(&mut state, e);
     }
     state
+}
+
+/// The versions a case's stored events need, in order: the one it was submitted on, then
+/// each it was migrated to (`case_migrated`); `None` when it was never migrated.
+pub fn versions(events: &[Event]) -> Option<Vec<u32>> {
+    let mut out = Vec::new();
+    for e in events {
+        if let EventKind::CaseMigrated { from, to, .. } = &e.kind {
+            if out.is_empty() {
+                out.push(*from);
+            }
+            out.push(*to);
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Fills in the blueprint of each stored `case_migrated` event (stored events carry its
+/// version only), so that [`replay`] switches blueprints where the case did. `resolve`
+/// gives the bundle's blueprint of a version.
+pub fn pin_blueprints(
+    events: &mut [Event],
+    resolve: impl Fn(u32) -> Option<Arc<yijian_definitions::Blueprint>>,
+) {
+    for e in events {
+        if let EventKind::CaseMigrated { to, blueprint, .. } = &mut e.kind
+            && blueprint.is_none()
+        {
+            *blueprint = resolve(*to).map(crate::event::Pinned);
+        }
+    }
+}
+
+/// The blueprint in force at each event: `first` (the version it was submitted on) until
+/// a `case_migrated`, then that event's — for rendering events by task name.
+pub fn blueprints_along<'a>(
+    first: &'a Arc<yijian_definitions::Blueprint>,
+    events: &'a [Event],
+) -> impl Iterator<Item = (&'a Arc<yijian_definitions::Blueprint>, &'a Event)> + 'a {
+    let mut current = first;
+    events.iter().map(move |e| {
+        let at = current;
+        if let EventKind::CaseMigrated {
+            blueprint: Some(bp),
+            ..
+        } = &e.kind
+        {
+            current = &bp.0;
+        }
+        (at, e)
+    })
 }
 
 /// The scratch state of one decision and the events decided so far.

@@ -250,6 +250,29 @@ pub enum Rejection {
         /// Where it is handled.
         region: String,
     },
+    /// The command named tasks of another version of the bundle than the case runs now
+    /// (it was migrated meanwhile): read the case again and send it again.
+    #[error(
+        "the case runs version {found} of its bundle now, not {expected}; read it again and send the command again"
+    )]
+    VersionChanged {
+        /// The version the command was written for.
+        expected: u32,
+        /// The version the case runs.
+        found: u32,
+    },
+    /// A migration's task mapping names tasks the versions do not have.
+    #[error("the task mapping does not fit the two versions: {}", problems.join("; "))]
+    InvalidMapping {
+        /// Every problem.
+        problems: Vec<String>,
+    },
+    /// The case cannot move to the other version of its bundle (migration).
+    #[error("the case cannot be migrated: {}", reasons.join("; "))]
+    NotMigratable {
+        /// Every reason.
+        reasons: Vec<String>,
+    },
     /// Supplied data does not fit the bundle.
     #[error("the supplied data has {} problem(s): {}", problems.len(), list(problems))]
     InvalidSupply {

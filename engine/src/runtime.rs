@@ -17,6 +17,8 @@ mod api;
 mod builder;
 mod cache;
 mod effects;
+mod migrate;
+pub use migrate::{MigrationReport, MigrationRequest};
 mod numbering;
 mod queue;
 mod step;

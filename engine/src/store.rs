@@ -87,6 +87,9 @@ pub struct Commit {
     /// The rows of the units this commit changed (of every unit, for a new case): written
     /// in the same transaction (see [`WorkStore`]).
     pub tasks: Vec<TaskRow>,
+    /// Units whose rows go: a migration renumbered the case's tasks and these are no
+    /// longer among them (deleted before `tasks` are written). Empty otherwise.
+    pub removed_tasks: Vec<crate::ids::TaskRef>,
 }
 
 /// What a case is, in a line: for searches, recovery and listing.

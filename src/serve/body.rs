@@ -4,6 +4,7 @@
 mod bundles;
 mod cases;
 mod changes;
+mod migrations;
 mod queues;
 mod views;
 
@@ -14,6 +15,7 @@ pub use cases::{
     TriggerBody, WithdrawBody,
 };
 pub use changes::{AddItemBody, ReassignBody, RemoveItemBody, SendBackBody, SentBackBody};
+pub use migrations::{MigrationAnswer, MigrationBody};
 pub use queues::{
     AcceptBody, BatchCompletion, BatchResult, CompleteBatchBody, CompleteBatchResponse,
     CompleteBody, DecisionKind, FailBody, FetchBody, FetchResponse, FetchedTask, HeartbeatBody,

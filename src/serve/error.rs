@@ -381,6 +381,9 @@ impl From<Rejection> for ApiError {
             Rejection::ItemTooLate { .. } => conflict("item_too_late"),
             Rejection::SameRegion { .. } => invalid("same_region"),
             Rejection::OutsideRegion { .. } => ApiError::forbidden("outside_region", message),
+            Rejection::NotMigratable { .. } => conflict("not_migratable"),
+            Rejection::InvalidMapping { .. } => invalid("invalid_mapping"),
+            Rejection::VersionChanged { .. } => conflict("version_changed"),
             _ => conflict("rejected"),
         }
     }

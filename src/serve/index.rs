@@ -39,12 +39,12 @@ impl CaseIndex {
         CaseIndex::default()
     }
 
-    /// Adds a case (no-op when known).
+    /// Adds a case (no-op when known at this version; a migrated case is updated).
     pub fn insert(&self, case_no: &CaseNo, bundle: &str, version: u32, region: &str) {
-        let mut map = self.inner.write().unwrap_or_else(PoisonError::into_inner);
-        if map.contains_key(case_no) {
+        if self.get(case_no).is_some_and(|e| e.version == version) {
             return;
         }
+        let mut map = self.inner.write().unwrap_or_else(PoisonError::into_inner);
         if map.len() >= CaseIndex::MAX {
             map.clear();
         }

@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::public::progress;
-use super::routes::{actions, bundles, cases, changes, ops, queues, views};
+use super::routes::{actions, bundles, cases, changes, migrations, ops, queues, views};
 
 /// The API's OpenAPI document.
 #[derive(OpenApi)]
@@ -23,6 +23,7 @@ use super::routes::{actions, bundles, cases, changes, ops, queues, views};
         queues::fetch, queues::complete_batch, queues::heartbeat, queues::accept, queues::complete, queues::fail,
         queues::suspend, queues::resume,
         changes::send_back, changes::reassign, changes::add_item, changes::remove_item,
+        migrations::migrate,
         ops::incidents, ops::retry, ops::cancel, ops::healthz, ops::readyz, ops::metrics,
         progress::lookup,
         views::preview, views::why, views::check, views::board, views::simulate,

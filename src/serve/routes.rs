@@ -4,6 +4,7 @@ pub(crate) mod actions;
 pub(crate) mod bundles;
 pub(crate) mod cases;
 pub(crate) mod changes;
+pub(crate) mod migrations;
 pub(crate) mod ops;
 pub(crate) mod queues;
 pub(crate) mod views;
@@ -74,6 +75,10 @@ pub(crate) fn router<S: Store + Clone>(state: AppState<S>) -> Router {
         )
         .route("/v1/tasks/{task_id}/reassign", post(changes::reassign::<S>))
         .route("/v1/cases/{case_no}/items", post(changes::add_item::<S>))
+        .route(
+            "/v1/bundles/{id}/migrations",
+            post(migrations::migrate::<S>),
+        )
         .route(
             "/v1/cases/{case_no}/items/{task}/remove",
             post(changes::remove_item::<S>),

@@ -309,6 +309,23 @@ impl<S: Store + Clone> AppState<S> {
             .map_err(ApiError::from)
     }
 
+    /// [`AppState::run`] for a command on case `case_no` written for the version the index
+    /// holds: when the case was migrated meanwhile (`version_changed`), the index learns
+    /// the new version, so the caller's next try reads the task names right.
+    pub(crate) async fn run_case<T: Send + 'static>(
+        &self,
+        case_no: &CaseNo,
+        fut: impl Future<Output = Result<T, EngineError>> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let out = tokio::spawn(fut)
+            .await
+            .map_err(|e| ApiError::internal(format!("an engine call failed: {e}")))?;
+        if let Err(EngineError::Rejected(yijian_engine::Rejection::VersionChanged { .. })) = &out {
+            self.view(case_no).await?;
+        }
+        out.map_err(ApiError::from)
+    }
+
     /// A case's view, noted in the index.
     pub(crate) async fn view(&self, case_no: &CaseNo) -> Result<CaseView, ApiError> {
         let view = self.engine().case(case_no).await?;

@@ -252,6 +252,8 @@ fn rows(case: &str, task: &str, code: &str) -> Vec<Row> {
             Some(json!({"task": "nonesuch"}))).allow(&windows, 404),
         row(Method::POST, "/v1/cases/{case_no}/items/{task}/remove", format!("/v1/cases/{case}/items/nonesuch/remove"),
             Some(json!({"reason": "x"}))).allow(&windows, 404),
+        row(Method::POST, "/v1/bundles/{id}/migrations", "/v1/bundles/open-restaurant/migrations".into(),
+            Some(json!({"from_version": 1, "to_version": 99}))).allow(&[Admin], 404),
         row(Method::GET, "/v1/incidents", "/v1/incidents".into(), None).allow(&[Admin, Supervisor, SupervisorFar], 200),
         row(Method::POST, "/v1/incidents/{id}/retry", format!("/v1/incidents/{nonesuch}/retry"), Some(json!({}))).allow(&[Admin], 404),
         row(Method::POST, "/v1/incidents/{id}/cancel", format!("/v1/incidents/{nonesuch}/cancel"), Some(json!({"reason": "x"}))).allow(&[Admin], 404),

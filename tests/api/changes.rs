@@ -9,7 +9,7 @@ use super::catalogue::digest;
 use super::server::{Server, enc, output_for, restaurant, status_of, token_configs};
 
 /// A 二手房 transfer in 320102: the seller claims 满五唯一.
-fn house(key: &str) -> Value {
+pub(super) fn house(key: &str) -> Value {
     json!({
         "bundle": "house-transfer",
         "region": "320102",
@@ -27,12 +27,17 @@ fn house(key: &str) -> Value {
     })
 }
 
-fn licence() -> Value {
+pub(super) fn licence() -> Value {
     json!({"name": "licence.pdf", "uri": "https://files.example.invalid/l.pdf", "sha256": "b".repeat(64)})
 }
 
 /// Fetches `department`'s tasks until `task` of `case` comes: `(encoded id, lease, work)`.
-async fn take(server: &Server, department: &str, case: &str, task: &str) -> (String, u64, Value) {
+pub(super) async fn take(
+    server: &Server,
+    department: &str,
+    case: &str,
+    task: &str,
+) -> (String, u64, Value) {
     for _ in 0..20 {
         for t in server.fetch(department, 10, "1s").await {
             if t["case_no"] == case && t["task"] == task {
@@ -45,7 +50,13 @@ async fn take(server: &Server, department: &str, case: &str, task: &str) -> (Str
     panic!("{department} was never given {case}:{task}");
 }
 
-async fn approve(server: &Server, department: &str, id: &str, lease: u64, output: Value) {
+pub(super) async fn approve(
+    server: &Server,
+    department: &str,
+    id: &str,
+    lease: u64,
+    output: Value,
+) {
     let (s, v) = server
         .post(
             &format!("/v1/tasks/{id}/complete"),

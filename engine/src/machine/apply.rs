@@ -335,6 +335,24 @@ pub fn apply(state: &mut CaseState, event: &Event) {
                 u.lease = None;
             }
         }
+        EventKind::CaseMigrated {
+            tasks,
+            due,
+            statutory_due,
+            warn_at,
+            blueprint,
+            ..
+        } => {
+            // Decided or replayed, the event carries its blueprint (see `replay_with`).
+            if let Some(bp) = blueprint {
+                super::migrate::apply_migrated(
+                    state,
+                    &bp.0,
+                    tasks,
+                    (*due, *statutory_due, *warn_at),
+                );
+            }
+        }
         EventKind::CaseClosed { outcome, documents } => {
             state.phase = Phase::Closed(*outcome);
             state.closed_at = Some(at);

@@ -381,6 +381,11 @@ pub(crate) fn act(
             via,
         } => change::add_item(d, actor, *task, form, materials, via.as_ref()),
         Action::RemoveItem { task, reason } => change::remove_item(d, actor, *task, reason),
+        Action::Migrate {
+            to,
+            mapping,
+            reason,
+        } => super::migrate::migrate(d, actor, to, mapping, reason),
         Action::Reassign {
             task,
             region,

@@ -1,7 +1,6 @@
 //! The first answer to a keyed creation, given again to a repeat (idempotency).
 
 use super::{Engine, EngineError};
-use crate::machine::replay;
 use crate::store::{KeyedCase, Store};
 use crate::view::CaseView;
 
@@ -18,9 +17,10 @@ impl<S: Store> Engine<S> {
                 case_no: keyed.case_no,
             });
         };
-        let bp = self.blueprint_of(&summary).await?;
         let n = usize::try_from(created).map_or(events.len(), |n| n.min(events.len()));
-        let state = replay(self.new_state(&keyed.case_no, bp), &events[..n]);
+        let state = self
+            .replay_stored(&keyed.case_no, &summary, events, Some(n))
+            .await?;
         Ok(CaseView::of(&state))
     }
 }

@@ -282,7 +282,12 @@ impl<S: Store> Engine<S> {
     /// `UnknownCase`, a store error.
     pub async fn events(&self, case_no: &CaseNo) -> Result<Vec<Event>, EngineError> {
         match self.inner.store.read(case_no).await? {
-            Some((_, events)) => Ok(events),
+            Some((summary, mut events)) => {
+                // Migrated cases' events carry the blueprint they switch to, so that a
+                // reader can name tasks (`machine::blueprints_along`).
+                self.pin_events(&summary, &mut events).await?;
+                Ok(events)
+            }
             None => Err(EngineError::UnknownCase {
                 case_no: case_no.clone(),
             }),
@@ -369,6 +374,7 @@ impl<S: Store> Engine<S> {
             summary: super::summary_of(&state, crate::machine::next_timer(&state)),
             idempotency_key: None,
             tasks: super::rows_of(&state, None, |d| self.pushes(d, &state.region)),
+            removed_tasks: Vec::new(),
         };
         match self.inner.store.append(commit).await {
             // Another node wrote the case meanwhile, rows included.

@@ -8,6 +8,7 @@ use yijian_definitions::Blueprint;
 
 use super::{CaseMap, Engine, EngineError};
 use crate::case::CaseState;
+use crate::event::Event;
 use crate::ids::CaseNo;
 use crate::machine::replay;
 use crate::store::{CaseSummary, Store};
@@ -62,8 +63,7 @@ impl<S: Store> Engine<S> {
                 case_no: case_no.clone(),
             });
         };
-        let bp = self.blueprint_of(&summary).await?;
-        Ok(replay(self.new_state(case_no, bp), &events))
+        self.replay_stored(case_no, &summary, events, None).await
     }
 
     /// Runs `f` on the cached copy of a case this node just committed (or loads it).
@@ -92,8 +92,7 @@ impl<S: Store> Engine<S> {
                 case_no: case_no.clone(),
             });
         };
-        let bp = self.blueprint_of(&summary).await?;
-        let state = replay(self.new_state(case_no, bp), &events);
+        let state = self.replay_stored(case_no, &summary, events, None).await?;
         if !state.is_closed() || self.inner.keep_closed {
             let mut shard = self
                 .shard(case_no)
@@ -129,21 +128,67 @@ impl<S: Store> Engine<S> {
         &self,
         summary: &CaseSummary,
     ) -> Result<Arc<Blueprint>, EngineError> {
-        if let Some(bp) = self.blueprint(&summary.bundle, Some(summary.version)) {
+        self.blueprint_version(&summary.bundle, summary.version)
+            .await
+    }
+
+    /// Version `version` of bundle `bundle`: deployed here, else read from the store.
+    pub(super) async fn blueprint_version(
+        &self,
+        bundle: &str,
+        version: u32,
+    ) -> Result<Arc<Blueprint>, EngineError> {
+        if let Some(bp) = self.blueprint(bundle, Some(version)) {
             return Ok(bp);
         }
         let stored = self
             .inner
             .store
-            .bundle(&summary.bundle, summary.version)
+            .bundle(bundle, version)
             .await?
             .ok_or_else(|| EngineError::UnknownBundle {
-                id: summary.bundle.to_string(),
-                version: Some(summary.version),
+                id: bundle.to_owned(),
+                version: Some(version),
             })?;
         let (bp, _) = yijian_definitions::compile(&stored.yaml, &self.inner.check)
             .map_err(|diagnostics| EngineError::InvalidBundle { diagnostics })?;
         self.register_blueprint(bp.clone());
         Ok(bp)
+    }
+
+    /// A case replayed from its stored events (the first `upto` of them, else all): on
+    /// the version it was submitted on, switching at each `case_migrated` to the next.
+    pub(super) async fn replay_stored(
+        &self,
+        case_no: &CaseNo,
+        summary: &CaseSummary,
+        mut events: Vec<Event>,
+        upto: Option<usize>,
+    ) -> Result<CaseState, EngineError> {
+        let first = self.pin_events(summary, &mut events).await?;
+        let n = upto.map_or(events.len(), |n| n.min(events.len()));
+        Ok(replay(self.new_state(case_no, first), &events[..n]))
+    }
+
+    /// Fills in the blueprints of a case's stored `case_migrated` events; returns the
+    /// blueprint the case was submitted on.
+    pub(super) async fn pin_events(
+        &self,
+        summary: &CaseSummary,
+        events: &mut [Event],
+    ) -> Result<Arc<Blueprint>, EngineError> {
+        let Some(versions) = crate::machine::versions(events) else {
+            return self.blueprint_of(summary).await;
+        };
+        let mut bps = std::collections::BTreeMap::new();
+        for v in &versions {
+            bps.insert(*v, self.blueprint_version(&summary.bundle, *v).await?);
+        }
+        crate::machine::pin_blueprints(events, |v| bps.get(&v).cloned());
+        let first = versions.first().and_then(|v| bps.get(v)).cloned();
+        match first {
+            Some(bp) => Ok(bp),
+            None => self.blueprint_of(summary).await,
+        }
     }
 }

@@ -201,8 +201,23 @@ impl<S: Store> Engine<S> {
                     let effects = effects_of(state, &events);
                     let timer = crate::machine::next_timer(state);
                     let summary = summary_of(state, timer);
-                    let tasks =
-                        rows_of(state, before.as_deref(), |d| self.pushes(d, &state.region));
+                    // A migration renumbers the tasks: every row is written again, and
+                    // rows of units that are gone are removed.
+                    let migrated = events
+                        .iter()
+                        .any(|e| matches!(e.kind, crate::event::EventKind::CaseMigrated { .. }));
+                    let marks = if migrated { None } else { before.as_deref() };
+                    let tasks = rows_of(state, marks, |d| self.pushes(d, &state.region));
+                    let removed_tasks = match (&before, migrated) {
+                        (Some(b), true) => {
+                            let now = marks_of(state);
+                            b.iter()
+                                .map(|(r, _)| *r)
+                                .filter(|r| !now.iter().any(|(n, _)| n == r))
+                                .collect()
+                        }
+                        _ => Vec::new(),
+                    };
                     let is_closed = state.is_closed();
                     let (for_store, returned) = if want_events {
                         (events.clone(), events)
@@ -217,6 +232,7 @@ impl<S: Store> Engine<S> {
                         summary,
                         idempotency_key: key,
                         tasks,
+                        removed_tasks,
                     });
                     let closed = if is_closed && !self.inner.keep_closed {
                         shard.remove(case_no)

@@ -126,7 +126,10 @@ impl EventLog for MemoryStore {
             }
             match entry {
                 Some((summary, events)) => {
-                    self.work(|w| w.write(&commit.summary, &commit.tasks));
+                    self.work(|w| {
+                        w.remove(&commit.case_no, &commit.removed_tasks);
+                        w.write(&commit.summary, &commit.tasks);
+                    });
                     events.extend(commit.events);
                     *summary = commit.summary;
                 }

@@ -51,6 +51,8 @@ pub(crate) struct Job {
     events: Vec<Body>,
     /// The rows of the units the commit changed.
     tasks: Vec<crate::query::task::Row>,
+    /// Keys of the units whose rows go (a migration).
+    removed: Vec<String>,
     reply: oneshot::Sender<Result<()>>,
 }
 
@@ -72,6 +74,7 @@ pub(crate) fn prepare(commit: Commit, reply: oneshot::Sender<Result<()>>) -> Res
         summary,
         idempotency_key,
         tasks,
+        removed_tasks,
     } = commit;
     let events = events
         .iter()
@@ -120,6 +123,10 @@ pub(crate) fn prepare(commit: Commit, reply: oneshot::Sender<Result<()>>) -> Res
             crate::query::task::Row::of(&case_no, t.region.as_deref().unwrap_or(&summary.region), t)
         })
         .collect::<Result<Vec<_>>>()?;
+    let removed = removed_tasks
+        .into_iter()
+        .map(crate::query::task::unit_key)
+        .collect::<Result<Vec<_>>>()?;
     Ok(Job {
         case_no,
         expected: expected_version,
@@ -127,6 +134,7 @@ pub(crate) fn prepare(commit: Commit, reply: oneshot::Sender<Result<()>>) -> Res
         row,
         events,
         tasks,
+        removed,
         reply,
     })
 }

@@ -142,6 +142,7 @@ mod tests {
                 },
                 idempotency_key: Some("key-new".into()),
                 tasks: Vec::new(),
+                removed_tasks: Vec::new(),
             })
             .await
             .expect("a new case");

@@ -43,6 +43,7 @@ fn commit(case_no: &CaseNo, expected: u64, n: u32) -> Commit {
         events,
         idempotency_key: None,
         tasks: Vec::new(),
+        removed_tasks: Vec::new(),
     }
 }
 

@@ -33,6 +33,7 @@ fn commit(case_no: &CaseNo, expected: u64) -> Commit {
         },
         idempotency_key: None,
         tasks: Vec::new(),
+        removed_tasks: Vec::new(),
     }
 }
 

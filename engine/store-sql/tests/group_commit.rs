@@ -36,6 +36,7 @@ fn commit(case_no: &CaseNo, expected: u64, n: u64, key: Option<&str>) -> Commit 
         },
         idempotency_key: key.map(str::to_owned),
         tasks: Vec::new(),
+        removed_tasks: Vec::new(),
     }
 }
 

@@ -397,6 +397,7 @@ mod audit;
 mod changes;
 mod failures;
 mod fanout;
+mod migrate;
 mod outcomes;
 mod regressions;
 mod rejections;

@@ -296,10 +296,11 @@ pub(crate) async fn lock<S: Store + Clone>(
             worker,
             until,
         },
-    );
+    )
+    .on_version(loc.entry.version);
     let engine = st.engine().clone();
     let no = loc.case_no.clone();
-    st.run(async move { engine.execute(&no, cmd).await })
+    st.run_case(&loc.case_no, async move { engine.execute(&no, cmd).await })
         .await
         .map_err(|e| match e.code() {
             "leased" | "wrong_step" | "task_not_open" => CamundaError::invalid(e.detail().message),

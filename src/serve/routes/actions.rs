@@ -26,9 +26,12 @@ async fn applicant<S: Store + Clone>(
     caller.require_region(&entry.region)?;
     let engine = st.engine().clone();
     let no = case_no.clone();
-    st.run(async move {
+    st.run_case(&case_no, async move {
         engine
-            .execute(&no, Command::new(Actor::Applicant, action))
+            .execute(
+                &no,
+                Command::new(Actor::Applicant, action).on_version(entry.version),
+            )
             .await
     })
     .await?;

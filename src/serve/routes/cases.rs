@@ -215,20 +215,23 @@ pub(crate) async fn events<S: Store + Clone>(
     let case_no = CaseNo::new(case_no);
     let view = st.view(&case_no).await?;
     may_read(&caller, &view)?;
+    let events = st.engine().events(&case_no).await?;
+    // Task names in the version each event was decided on (a migration switches it).
+    let first = yijian_engine::machine::versions(&events)
+        .and_then(|v| v.first().copied())
+        .unwrap_or(view.version);
     let bp = st
         .engine()
-        .blueprint(&view.bundle, Some(view.version))
+        .blueprint(&view.bundle, Some(first))
         .ok_or_else(|| ApiError::internal("the case's bundle is not loaded"))?;
-    let events = st.engine().events(&case_no).await?;
     let per_page = q.per_page.unwrap_or(100).clamp(1, 1000);
     let page = q.page.unwrap_or(1).max(1);
     let start = (page - 1).saturating_mul(per_page);
-    let shown = events
-        .iter()
+    let shown = yijian_engine::machine::blueprints_along(&bp, &events)
         .enumerate()
         .skip(start)
         .take(per_page)
-        .map(|(i, e)| event_json(&bp, &case_no, i + 1, e))
+        .map(|(i, (bp, e))| event_json(bp, &case_no, i + 1, e))
         .collect();
     Ok(Json(EventsPage {
         case_no: case_no.to_string(),

@@ -80,9 +80,12 @@ async fn window<S: Store + Clone>(
     let action = action(&bp)?;
     let engine = st.engine().clone();
     let no = case_no.clone();
-    st.run(async move {
+    st.run_case(&case_no, async move {
         engine
-            .execute(&no, Command::new(Actor::Applicant, action))
+            .execute(
+                &no,
+                Command::new(Actor::Applicant, action).on_version(entry.version),
+            )
             .await
     })
     .await?;
@@ -199,10 +202,10 @@ pub(crate) async fn reassign<S: Store + Clone>(
         region,
         reason: body.reason,
     };
-    let cmd = Command::new(caller.actor(), action);
+    let cmd = Command::new(caller.actor(), action).on_version(loc.entry.version);
     let engine = st.engine().clone();
     let no = loc.case_no.clone();
-    st.run(async move { engine.execute(&no, cmd).await })
+    st.run_case(&loc.case_no, async move { engine.execute(&no, cmd).await })
         .await?;
     let view = st.view(&loc.case_no).await?;
     let status = view

@@ -143,11 +143,14 @@ async fn operate<S: Store + Clone>(
             reason: reason.unwrap_or_else(|| "cancelled by an operator".to_owned()),
         }
     };
-    let command = Command::new(caller.actor(), action);
+    let command = Command::new(caller.actor(), action).on_version(loc.entry.version);
     let engine = st.engine().clone();
     let no = loc.case_no.clone();
-    st.run(async move { engine.execute(&no, command).await })
-        .await?;
+    st.run_case(
+        &loc.case_no,
+        async move { engine.execute(&no, command).await },
+    )
+    .await?;
     tracing::info!(case.no = %loc.case_no, task = %loc.name, retry, operator = %caller.name, "incident handled");
     Ok(Json(TaskAnswer {
         task_id: loc.task_id(),

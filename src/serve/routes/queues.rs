@@ -140,7 +140,9 @@ pub(crate) async fn command_at<S: Store + Clone>(
     token: Option<u64>,
     action: Action,
 ) -> Result<Vec<Event>, ApiError> {
-    let cmd = Command::new(caller.actor(), action).within(caller.region.clone());
+    let cmd = Command::new(caller.actor(), action)
+        .within(caller.region.clone())
+        .on_version(loc.entry.version);
     // No token: a back office answering a task pushed to it (never leased); the engine
     // refuses it while somebody's lease is live.
     let cmd = match token {
@@ -149,7 +151,8 @@ pub(crate) async fn command_at<S: Store + Clone>(
     };
     let engine = st.engine().clone();
     let no = loc.case_no.clone();
-    st.run(async move { engine.execute(&no, cmd).await }).await
+    st.run_case(&loc.case_no, async move { engine.execute(&no, cmd).await })
+        .await
 }
 
 pub(crate) fn answer(loc: &Located, status: &str) -> TaskAnswer {

@@ -33,6 +33,19 @@ pub(super) struct Work {
 
 impl Work {
     /// Writes a commit's rows and its case's timer; ends the holds on them.
+    /// Drops the rows of units that are gone (a migration renumbered the case's tasks).
+    pub(super) fn remove(&mut self, case_no: &CaseNo, units: &[TaskRef]) {
+        for r in units {
+            let key = (case_no.clone(), *r);
+            if let Some(old) = self.rows.remove(&key)
+                && let Some(at) = old.row.ready_at
+                && let Some(set) = self.ready.get_mut(&old.row.department)
+            {
+                set.remove(&(at, key.0.clone(), key.1));
+            }
+        }
+    }
+
     pub(super) fn write(&mut self, summary: &CaseSummary, rows: &[TaskRow]) {
         for r in rows {
             let key = (summary.case_no.clone(), r.task);

@@ -235,6 +235,7 @@ pub(super) async fn apply(
     let mut moved = Vec::new();
     let mut changes = Vec::with_capacity(plans.len());
     let mut units: Vec<query::task::Row> = Vec::new();
+    let mut gone: Vec<(String, String)> = Vec::new();
     // Rows of cases created in this batch: plain INSERTs (no row can exist).
     let mut fresh: Vec<query::task::Row> = Vec::new();
     for (c, plan) in plans {
@@ -251,6 +252,11 @@ pub(super) async fn apply(
             };
             let start = into.len();
             for &i in &plan.accepted {
+                // A migration's removed units: earlier rows of them in this batch go too.
+                for unit in &jobs[i].removed {
+                    into.retain(|u| !(u.case_no == *c && u.unit == *unit));
+                    gone.push((c.to_owned(), unit.clone()));
+                }
                 for t in &jobs[i].tasks {
                     match into[start..].iter_mut().find(|u| u.unit == t.unit) {
                         Some(u) => *u = t.clone(),
@@ -297,6 +303,9 @@ pub(super) async fn apply(
         for d in departments {
             query::task::notify(txn, channel, d).await.map_err(db)?;
         }
+    }
+    if !gone.is_empty() {
+        query::task::delete(txn, &gone).await.map_err(db)?;
     }
     if !fresh.is_empty() {
         query::task::upsert(txn, fresh, false).await.map_err(db)?;

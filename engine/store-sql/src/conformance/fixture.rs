@@ -133,6 +133,7 @@ pub(super) fn commit(case_no: &CaseNo, expected: u64, events: Vec<Event>, closed
         summary: summary(case_no, count, status, closed),
         idempotency_key: None,
         tasks: Vec::new(),
+        removed_tasks: Vec::new(),
     }
 }
 

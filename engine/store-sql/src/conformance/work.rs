@@ -45,6 +45,7 @@ fn new_case(case_no: &CaseNo, first: u32, tasks: Vec<TaskRow>) -> Commit {
         summary: summary(case_no, 2, "running", false),
         idempotency_key: None,
         tasks,
+        removed_tasks: Vec::new(),
     }
 }
 
@@ -179,6 +180,7 @@ pub(super) async fn queue<S: Store + Clone>(store: &S, run: &Run) {
             }),
             ..ready(0, &dep, 3)
         }],
+        removed_tasks: Vec::new(),
     };
     append(store, c.clone(), "queue: b leased").await;
     let after = claim(store, &dep, None, &[], 500).await;
@@ -266,6 +268,20 @@ pub(super) async fn queue<S: Store + Clone>(store: &S, run: &Run) {
         units(&claim(store, &moved_dep, Some("3201"), &[], 6_002).await),
         vec![(m.to_string(), 0)],
         "the unit's own region claims it"
+    );
+    // A migration renumbered the case's tasks: the rows of units that are gone go.
+    let gone = Commit {
+        expected_version: 2,
+        events: numbered(3, 1),
+        summary: summary(&m, 3, "running", false),
+        tasks: Vec::new(),
+        removed_tasks: vec![TaskRef::task(TaskIdx(0))],
+        ..new_case(&m, 0, Vec::new())
+    };
+    append(store, gone, "queue: removed").await;
+    assert!(
+        claim(store, &moved_dep, None, &[], 7_000).await.is_empty(),
+        "a removed unit's row is gone"
     );
 }
 

@@ -134,7 +134,7 @@ pub(crate) async fn update_from<C: ConnectionTrait>(
     conn: &C,
     rows: &[(&case::Model, i64)],
 ) -> Result<HashSet<String>, DbErr> {
-    const WIDTH: usize = 9;
+    const WIDTH: usize = 10;
     let backend = conn.get_database_backend();
     let mut moved = HashSet::with_capacity(rows.len());
     let mut rows = rows.iter();
@@ -143,7 +143,8 @@ pub(crate) async fn update_from<C: ConnectionTrait>(
         sql.push_str(
             "UPDATE cases SET status = v.column2, closed = v.column3, \
              event_count = v.column4, accepted_at = v.column5, next_timer_at = v.column7, \
-             warning = v.column8, due_at = v.column9, timer_held_until = NULL FROM (VALUES ",
+             warning = v.column8, due_at = v.column9, version = v.column10, \
+             timer_held_until = NULL FROM (VALUES ",
         );
         push_tuples(&mut sql, backend, size, WIDTH);
         sql.push_str(
@@ -162,6 +163,8 @@ pub(crate) async fn update_from<C: ConnectionTrait>(
                 row.next_timer_at.clone().into(),
                 row.warning.clone().into(),
                 row.due_at.clone().into(),
+                // The bundle version: a migration changes it.
+                row.version.into(),
             ]);
         }
         let stmt = Statement::from_sql_and_values(backend, sql, values);

@@ -139,6 +139,28 @@ pub(crate) async fn upsert<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Deletes the rows of these `(case_no, unit)` pairs (units a migration renumbered away).
+pub(crate) async fn delete<C: ConnectionTrait>(
+    conn: &C,
+    units: &[(String, String)],
+) -> Result<(), DbErr> {
+    let backend = conn.get_database_backend();
+    for (case_no, unit) in units {
+        let sql = format!(
+            "DELETE FROM tasks WHERE case_no = {} AND unit = {}",
+            param(backend, 1),
+            param(backend, 2)
+        );
+        conn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [case_no.clone().into(), unit.clone().into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 /// The `n`th bound parameter (from 1): `$n`, or `?n` on SQLite (numbered, so a statement
 /// may use one parameter twice).
 pub(crate) fn param(backend: DbBackend, n: usize) -> String {
