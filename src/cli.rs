@@ -6,6 +6,7 @@ mod calendar;
 mod check;
 mod graph;
 mod guide;
+mod migrate;
 mod simulate;
 
 use std::path::PathBuf;
@@ -99,6 +100,41 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Move running cases to another version of their bundle (a dry run unless --run).
+    Migrate {
+        /// The bundle id.
+        bundle: String,
+        /// The version the cases run on.
+        #[arg(long = "from", value_name = "N")]
+        from: u32,
+        /// The version to move them to.
+        #[arg(long = "to", value_name = "M")]
+        to: u32,
+        /// Only this case (repeatable); default: every open case of the bundle on --from.
+        #[arg(long = "case", value_name = "CASE_NO")]
+        cases: Vec<String>,
+        /// A renamed task, OLD=NEW (repeatable).
+        #[arg(long = "map", value_name = "OLD=NEW")]
+        maps: Vec<String>,
+        /// Why (recorded on each case).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Migrate for real (default: a dry run that changes nothing).
+        #[arg(long)]
+        run: bool,
+        /// The store.
+        #[arg(long, default_value = "sqlite://yijian.db?mode=rw")]
+        db: String,
+        /// Deploy this bundle file (the new version) first.
+        #[arg(long, value_name = "FILE")]
+        deploy: Option<PathBuf>,
+        /// A folder of extra calendar files.
+        #[arg(long, value_name = "DIR")]
+        calendars: Option<PathBuf>,
+        /// One JSON plan per line instead of the table.
+        #[arg(long)]
+        json: bool,
     },
     /// Copy a SQLite store to a new file while it serves (PostgreSQL: use pg_dump).
     Backup {
@@ -246,5 +282,30 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             command: AuditCommand::Verify { case, db },
         } => audit::verify(&db, case.as_deref()),
         Command::Backup { path, db } => backup::run(&db, &path),
+        Command::Migrate {
+            bundle,
+            from,
+            to,
+            cases,
+            maps,
+            reason,
+            run,
+            db,
+            deploy,
+            calendars,
+            json,
+        } => migrate::run(&migrate::Args {
+            bundle: &bundle,
+            from,
+            to,
+            cases: &cases,
+            maps: &maps,
+            reason: reason.as_deref(),
+            run,
+            db: &db,
+            deploy: deploy.as_deref(),
+            calendars: calendars.as_deref(),
+            json,
+        }),
     }
 }

@@ -38,7 +38,7 @@ mod changes;
 mod console;
 mod example;
 mod flows;
-mod migrations;
+pub(crate) mod migrations;
 mod pages;
 mod progress;
 mod protection;

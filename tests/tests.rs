@@ -5,6 +5,7 @@
 //! - `catalog`: every shipped bundle checks without errors and draws.
 //! - `cli`: the `yijian` command as a designer runs it.
 //! - `failover`: three `yijian serve` processes on one PostgreSQL, two killed with SIGKILL.
+//! - `migrate_kill`: `yijian migrate --run` killed with SIGKILL three times resumes; no case twice.
 //! - `openapi_fuzz`: schemathesis against the served OpenAPI of a `yijian serve` process.
 //! - `pg_outage`: PostgreSQL stopped and started under load; nothing lost, the node heals.
 //! - `process`: `yijian serve` as a process, for the tests that need one.
@@ -18,6 +19,7 @@ mod backup;
 mod catalog;
 mod cli;
 mod failover;
+mod migrate_kill;
 mod openapi_fuzz;
 mod pg_outage;
 mod process;

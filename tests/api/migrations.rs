@@ -13,7 +13,7 @@ use super::server::{Server, catalog, status_of};
 /// Version 2 of house-transfer: longer bundle promise, a shorter statutory limit (never
 /// applied to an accepted case), `water` renamed `water_supply`, `broadband` dropped, the
 /// registration's promise 3 → 5 WD, and a new `tax_archive` reading a new tax output.
-pub(super) fn house_v2() -> String {
+pub(crate) fn house_v2() -> String {
     let v1 = std::fs::read_to_string(catalog().join("house-transfer.yaml")).expect("catalog");
     let start = v1.find("  broadband:\n").expect("broadband");
     let end = start + v1[start..].find("\n\n").expect("end of broadband") + 2;
@@ -323,4 +323,12 @@ async fn the_dry_run_is_the_real_run_and_a_second_run_moves_nothing_twice() {
         .collect();
     assert_eq!(names, ["contract_filing", "tax"], "{events:#}");
     server.stop().await;
+}
+
+/// The form of the 二手房 application the migration tests submit.
+pub(crate) fn house_v2_application() -> serde_json::Map<String, Value> {
+    house("form")["form"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default()
 }

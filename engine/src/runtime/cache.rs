@@ -132,8 +132,12 @@ impl<S: Store> Engine<S> {
             .await
     }
 
-    /// Version `version` of bundle `bundle`: deployed here, else read from the store.
-    pub(super) async fn blueprint_version(
+    /// Version `version` of bundle `bundle`: deployed here, else read from the store (and
+    /// kept).
+    ///
+    /// # Errors
+    /// `UnknownBundle` when the store has no such version; `InvalidBundle`; a store error.
+    pub async fn blueprint_version(
         &self,
         bundle: &str,
         version: u32,
