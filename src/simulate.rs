@@ -48,6 +48,18 @@ impl Script {
         self.0.steps.len()
     }
 
+    /// The bundle files its `migrate` steps name (relative to the script).
+    pub fn migration_bundles(&self) -> Vec<&str> {
+        self.0
+            .steps
+            .iter()
+            .filter_map(|s| match &s.action {
+                script::StepAction::Migrate(m) => Some(m.bundle.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Its `version:`, if any.
     pub fn version(&self) -> Option<u32> {
         self.0.version
@@ -77,7 +89,23 @@ pub async fn run(
     calendars: Calendars,
     place: &str,
 ) -> anyhow::Result<Report> {
-    let run = drive::run(bundles, target, calendars, place, &script.0.steps).await?;
+    run_with(script, bundles, &[], target, calendars, place).await
+}
+
+/// [`run`], with the bundle files its `migrate` steps name: `(name as written, text)`,
+/// deployed once the case's own bundle is chosen.
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_with(
+    script: &Script,
+    bundles: &[BundleText],
+    later: &[(String, BundleText)],
+    target: Option<(&str, Option<u32>)>,
+    calendars: Calendars,
+    place: &str,
+) -> anyhow::Result<Report> {
+    let run = drive::run(bundles, later, target, calendars, place, &script.0.steps).await?;
     let notes = notes(&run);
     let json = output::json(&run, &notes);
     let table = output::table(&run, &json, script.0.title.as_deref());

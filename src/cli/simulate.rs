@@ -58,7 +58,16 @@ pub(crate) fn run(
         .context("cannot start the runtime")?;
     let (line, column) = parsed.bundle_at();
     let place = format!("{origin}:{line}:{column}");
-    let report = rt.block_on(yijian::simulate::run(&parsed, &texts, target, cals, &place))?;
+    let base = script.parent().unwrap_or_else(|| Path::new("."));
+    let mut later = Vec::new();
+    for name in parsed.migration_bundles() {
+        let text = bundle_file(&base.join(name), &check)
+            .map_err(|e| anyhow::anyhow!("{origin}: the `migrate` bundle {name}: {e:#}"))?;
+        later.push((name.to_owned(), text));
+    }
+    let report = rt.block_on(yijian::simulate::run_with(
+        &parsed, &texts, &later, target, cals, &place,
+    ))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report.json)?);
     } else {

@@ -47,7 +47,10 @@ pub(crate) enum Entry {
 /// The result of a run.
 #[derive(Debug)]
 pub(crate) struct Run {
+    /// The version the case ends on.
     pub(crate) blueprint: Arc<Blueprint>,
+    /// The version it was submitted on (the timeline names tasks in each event's own).
+    pub(crate) first: Arc<Blueprint>,
     pub(crate) case: Option<CaseView>,
     pub(crate) timeline: Vec<Entry>,
     /// Bundle files that did not deploy (they were not needed).
@@ -91,6 +94,7 @@ impl From<String> for Refused {
 /// The bundle is not among those that deployed, or the engine's store fails.
 pub(crate) async fn run(
     bundles: &[BundleText],
+    later: &[(String, BundleText)],
     target: Option<(&str, Option<u32>)>,
     calendars: Calendars,
     place: &str,
@@ -139,12 +143,29 @@ pub(crate) async fn run(
         }
         anyhow::bail!(msg);
     };
+    // The versions `migrate` steps move the case to, deployed once its own is chosen.
+    let mut versions = std::collections::BTreeMap::new();
+    for (name, b) in later {
+        match engine.deploy(&b.yaml).await {
+            Ok(d) if d.id == blueprint.id.as_ref() => {
+                versions.insert(name.clone(), Ok(d.version));
+            }
+            Ok(d) => {
+                let msg = format!("{name} is bundle `{}`, not `{}`", d.id, blueprint.id);
+                versions.insert(name.clone(), Err(msg));
+            }
+            Err(e) => {
+                versions.insert(name.clone(), Err(format!("{name} does not deploy: {e}")));
+            }
+        }
+    }
     let mut sim = Sim {
         engine,
         blueprint: blueprint.clone(),
         case_no: None,
         seen: 0,
         timeline: Vec::new(),
+        versions,
     };
     for step in steps {
         sim.engine.fire_timers(step.at).await;
@@ -166,7 +187,13 @@ pub(crate) async fn run(
         Some(no) => Some(sim.engine.case(no).await?),
         None => None,
     };
+    // A migrated case ends on another version: its tasks are that version's.
+    let blueprint = case
+        .as_ref()
+        .and_then(|c| sim.engine.blueprint(&c.bundle, Some(c.version)))
+        .unwrap_or(blueprint);
     Ok(Run {
+        first: sim.blueprint.clone(),
         blueprint,
         case,
         timeline: sim.timeline,
@@ -180,6 +207,8 @@ struct Sim {
     case_no: Option<CaseNo>,
     seen: usize,
     timeline: Vec<Entry>,
+    /// `migrate` steps' bundle files → the version each deployed as (or why not).
+    versions: std::collections::BTreeMap<String, Result<u32, String>>,
 }
 
 impl Sim {
@@ -393,6 +422,35 @@ impl Sim {
                     reason: r.reason.clone(),
                 };
                 self.exec(operator(), action).await
+            }
+            StepAction::Migrate(m) => {
+                let no = self.case()?.clone();
+                let version = match self.versions.get(&m.bundle) {
+                    Some(Ok(v)) => *v,
+                    Some(Err(why)) => return Err(Refused::from(why.clone())),
+                    None => {
+                        return Err(Refused {
+                            reason: format!("the bundle file `{}` is not available here", m.bundle),
+                            code: Some("unknown_bundle".to_owned()),
+                        });
+                    }
+                };
+                let reason = m
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| format!("迁移至第 {version} 版"));
+                let plan = self
+                    .engine
+                    .migrate(&no, version, &m.mapping, operator(), &reason, false)
+                    .await?;
+                if plan.migratable {
+                    Ok(())
+                } else {
+                    Err(Refused {
+                        reason: plan.reasons.join("; "),
+                        code: Some("not_migratable".to_owned()),
+                    })
+                }
             }
         }
     }

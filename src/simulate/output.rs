@@ -49,10 +49,23 @@ pub(crate) fn json(run: &Run, notes: &[String]) -> Value {
         "tasks".into(),
         tasks(&run.blueprint, run.case.as_ref(), &rectifications),
     );
+    // Each entry names tasks in the version in force when it happened (`migrate` steps).
+    let mut bp = run.first.clone();
     let timeline: Vec<Value> = run
         .timeline
         .iter()
-        .map(|e| entry(&run.blueprint, e))
+        .map(|e| {
+            let v = entry(&bp, e);
+            if let Entry::Event(ev) = e
+                && let crate::engine::EventKind::CaseMigrated {
+                    blueprint: Some(next),
+                    ..
+                } = &ev.kind
+            {
+                bp = next.0.clone();
+            }
+            v
+        })
         .collect();
     doc.insert("timeline".into(), Value::Array(timeline));
     if !notes.is_empty() {

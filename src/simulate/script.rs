@@ -68,6 +68,8 @@ struct StepFile {
     remove_item: Option<TaskReason>,
     #[serde(default)]
     reassign: Option<Reassign>,
+    #[serde(default)]
+    migrate: Option<Migrate>,
 }
 
 /// `confirm: {}` (or `confirm:` with nothing).
@@ -177,6 +179,18 @@ pub(crate) struct Reassign {
     pub(crate) task: String,
     pub(crate) region: String,
     pub(crate) reason: String,
+}
+
+/// Migration of the case to another version of its bundle, read from a file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Migrate {
+    /// The new version's bundle file, relative to the script.
+    pub(crate) bundle: String,
+    #[serde(default)]
+    pub(crate) mapping: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub(crate) reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -319,6 +333,7 @@ pub(crate) enum StepAction {
     AddItem(AddItem),
     RemoveItem(TaskReason),
     Reassign(Reassign),
+    Migrate(Migrate),
 }
 
 impl StepAction {
@@ -345,6 +360,7 @@ impl StepAction {
             StepAction::AddItem(_) => "add_item",
             StepAction::RemoveItem(_) => "remove_item",
             StepAction::Reassign(_) => "reassign",
+            StepAction::Migrate(_) => "migrate",
         }
     }
 
@@ -370,7 +386,7 @@ impl StepAction {
 /// The step kinds, for messages.
 const KINDS: &str = "submit, trigger, confirm, approve, request_supplement, supply, refuse, \
                      suspend, resume, withdraw, verify, evaluate, fail, cancel, retry, \
-                     send_back, add_item, remove_item, reassign";
+                     send_back, add_item, remove_item, reassign, migrate";
 
 /// Reads and checks a script. `origin` names it in errors.
 ///
@@ -446,6 +462,7 @@ fn step(s: StepFile) -> Result<(Timestamp, StepAction), String> {
     push(s.add_item.map(StepAction::AddItem));
     push(s.remove_item.map(StepAction::RemoveItem));
     push(s.reassign.map(StepAction::Reassign));
+    push(s.migrate.map(StepAction::Migrate));
     match (s.at, s.until, actions.len()) {
         (None, Some(until), 0) => Ok((until.0, StepAction::Until)),
         (Some(_), Some(_), _) => Err("a step has `at` or `until`, not both".to_owned()),

@@ -8,45 +8,16 @@ use serde_json::{Value, json};
 
 use super::catalogue::digest;
 use super::changes::{approve, house, licence};
-use super::server::{Server, catalog, status_of};
+use super::server::{Server, status_of};
 
-/// Version 2 of house-transfer: longer bundle promise, a shorter statutory limit (never
-/// applied to an accepted case), `water` renamed `water_supply`, `broadband` dropped, the
-/// registration's promise 3 → 5 WD, and a new `tax_archive` reading a new tax output.
+/// Version 2 of house-transfer (examples/simulate/house-transfer-v2.yaml): longer bundle
+/// promise, a shorter statutory limit (never applied to an accepted case), `water` renamed
+/// `water_supply`, `broadband` dropped, the registration's promise 3 → 5 WD, and a new
+/// `tax_archive` reading a new tax output.
 pub(crate) fn house_v2() -> String {
-    let v1 = std::fs::read_to_string(catalog().join("house-transfer.yaml")).expect("catalog");
-    let start = v1.find("  broadband:\n").expect("broadband");
-    let end = start + v1[start..].find("\n\n").expect("end of broadband") + 2;
-    let mut v2 = format!("{}{}", &v1[..start], &v1[end..]);
-    for (from, to) in [
-        ("version: 1\n", "version: 2\n"),
-        ("time_limit: 6wd\n", "time_limit: 8wd\n"),
-        (
-            "statutory_limit: 30wd      # 不动产登记暂行条例 第二十条 (the registration dominates)",
-            "statutory_limit: 20wd",
-        ),
-        ("  water:\n", "  water_supply:\n"),
-        ("tasks.water.output", "tasks.water_supply.output"),
-        (
-            "    宽带账号: tasks.broadband.output.broadband_account\n",
-            "",
-        ),
-        (
-            "output: {tax_amount: number, tax_receipt_pdf: licence}\n",
-            "output: {tax_amount: number, tax_receipt_pdf: licence, tax_no: string}\n\n  tax_archive:\n    title: 完税凭证归档\n    department: archives\n    after: [tax]\n    time_limit: 2wd\n    input: {tax_no: tasks.tax.output.tax_no}\n    output: {archive_no: string}\n",
-        ),
-        (
-            "    time_limit: 3wd\n    statutory_limit: 30wd      # 不动产登记暂行条例 第二十条",
-            "    time_limit: 5wd\n    statutory_limit: 30wd",
-        ),
-    ] {
-        assert!(
-            v2.contains(from),
-            "house-transfer.yaml no longer has `{from}`"
-        );
-        v2 = v2.replace(from, to);
-    }
-    v2
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/simulate/house-transfer-v2.yaml");
+    std::fs::read_to_string(path).expect("examples/simulate/house-transfer-v2.yaml")
 }
 
 pub(super) async fn deploy(server: &Server, yaml: String) {
@@ -249,7 +220,8 @@ async fn the_dry_run_is_the_real_run_and_a_second_run_moves_nothing_twice() {
         reasons(&e)
     );
     assert!(!reasons(&e).contains("broadband"), "{}", reasons(&e));
-    // The real run does exactly what the dry run said.
+    // The real run does exactly what the dry run said, and leaves B and E as they were.
+    let b_before = server.events(&b).await;
     let (s, real) = server.post(path, &admin, body(false)).await;
     assert_eq!(s, StatusCode::OK, "{real}");
     assert_eq!(
@@ -265,6 +237,16 @@ async fn the_dry_run_is_the_real_run_and_a_second_run_moves_nothing_twice() {
         server.case(&b).await["version"],
         1,
         "B stays pinned to version 1"
+    );
+    assert_eq!(
+        server.events(&b).await,
+        b_before,
+        "a case that cannot move is unchanged"
+    );
+    assert_eq!(
+        case_of(&real, &b)["error"]["code"],
+        "not_migratable",
+        "{real:#}"
     );
     // Named explicitly, a closed case is answered with its reason and left alone.
     let (s, closed) = server

@@ -56,7 +56,8 @@ pub struct MigrationAnswer {
     pub not_migratable: usize,
     /// Per case: `case_no`, `migratable`, `reasons`, `tasks` (each `task`, `change`
     /// kept/renamed/added/removed, `to`, `status`, `after`, `clock` kept/new,
-    /// `time_limit`, `was`), `due` and `statutory_due` (`before`, `after`).
+    /// `time_limit`, `was`), `due` and `statutory_due` (`before`, `after`); a case that
+    /// stays has `reasons` and `error: {code: not_migratable, message}`.
     #[schema(value_type = Vec<Object>)]
     pub cases: Vec<Value>,
     /// Send it as `after` to go on; absent: every case was seen.

@@ -68,7 +68,16 @@ pub(crate) async fn migrate<S: Store + Clone>(
             // The index learns the case's new version.
             st.view(&CaseNo::new(p.case_no.clone())).await?;
         }
-        cases.push(serde_json::to_value(p).unwrap_or_default());
+        let mut v = serde_json::to_value(p).unwrap_or_default();
+        if !p.migratable
+            && let Some(m) = v.as_object_mut()
+        {
+            m.insert(
+                "error".into(),
+                serde_json::json!({"code": "not_migratable", "message": p.reasons.join("; ")}),
+            );
+        }
+        cases.push(v);
     }
     let migratable = report.plans.iter().filter(|p| p.migratable).count();
     Ok(Json(MigrationAnswer {
