@@ -113,3 +113,46 @@ fn a_case_whose_removed_task_is_dispatched_is_not_migratable_and_unchanged() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn a_command_written_for_the_old_version_is_refused_after_the_migration() {
+    let to = v2();
+    let sub = Submission {
+        form: form(json!({"with_b": false})),
+        ..Submission::default()
+    };
+    let mut c = Case::new(flow("cancel_dependants"), sub);
+    c.steps(&[Step::Submit]);
+    c.exec(&migrate(&to)).expect("migrated");
+    // Task index 2 was `c` in version 1; in version 2 it is `c2`, and the caller meant `c`.
+    let a = c.task("a");
+    let stale = dept(
+        &c,
+        "a",
+        Action::Approve {
+            task: a,
+            output: json!({"no": "甲-1"}),
+        },
+    )
+    .on_version(1);
+    let before = snapshot(&c.state);
+    let got = c.exec(&stale).expect_err("refused");
+    assert_eq!(
+        got,
+        Rejection::VersionChanged {
+            expected: 1,
+            found: 2
+        }
+    );
+    assert_eq!(snapshot(&c.state), before);
+    let fresh = dept(
+        &c,
+        "a",
+        Action::Approve {
+            task: a,
+            output: json!({"no": "甲-1"}),
+        },
+    )
+    .on_version(2);
+    c.exec(&fresh).expect("the same command for version 2");
+}
