@@ -39,12 +39,17 @@ impl CaseIndex {
         CaseIndex::default()
     }
 
-    /// Adds a case (no-op when known at this version; a migrated case is updated).
+    /// Adds a case. A known case keeps its entry — bundle and region never change — but
+    /// for the bundle version, which a migration moves on.
     pub fn insert(&self, case_no: &CaseNo, bundle: &str, version: u32, region: &str) {
         if self.get(case_no).is_some_and(|e| e.version == version) {
             return;
         }
         let mut map = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(e) = map.get_mut(case_no) {
+            e.version = version;
+            return;
+        }
         if map.len() >= CaseIndex::MAX {
             map.clear();
         }
@@ -96,13 +101,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn insert_is_idempotent() {
+    fn insert_keeps_a_known_case_but_learns_its_new_version() {
         let index = CaseIndex::new();
         let a = CaseNo::new("a");
         index.insert(&a, "x", 1, "3201");
-        index.insert(&a, "y", 2, "");
+        index.insert(&a, "y", 1, "");
         assert_eq!(index.len(), 1);
         assert_eq!(index.region(&a).as_deref(), Some("3201"));
-        assert_eq!(index.get(&a).map(|e| e.version), Some(1));
+        assert_eq!(
+            index.get(&a).map(|e| (e.bundle, e.version)),
+            Some((Arc::from("x"), 1))
+        );
+        // Migrated: the version moves on, bundle and region stay.
+        index.insert(&a, "y", 2, "");
+        assert_eq!(
+            index.get(&a).map(|e| (e.bundle, e.version)),
+            Some((Arc::from("x"), 2))
+        );
+        assert_eq!(index.region(&a).as_deref(), Some("3201"));
     }
 }
