@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 secs="${1:-60}"
 export RUSTC_BOOTSTRAP=1
 cargo fuzz build
-for t in bundle expression calendar bodies webhook_answer; do
+for t in ${TARGETS:-bundle expression calendar bodies webhook_answer script}; do
   mkdir -p "corpus-work/$t"
   log="$(mktemp)"
   if cargo fuzz run "$t" "corpus-work/$t" "corpus/$t" -- \

@@ -1,6 +1,6 @@
 //! SQLite on a full disk (a 2 MiB tmpfs the test mounts): once the disk is full each write is
 //! refused with `503 store_unavailable` and `Retry-After`, nothing acknowledged is lost,
-//! reads go on; when the disk grows (the tmpfs remounted larger) the same process writes
+//! reads go on, `/readyz` answers `503 store_write_failing`; when the disk grows (the tmpfs remounted larger) the same process writes
 //! again without a restart, and the audit chains verify.
 //!
 //! Needs root and `mount`, as `.ci/run` has; says so and skips otherwise.
@@ -83,6 +83,16 @@ async fn a_full_disk_refuses_writes_loses_nothing_and_heals_when_space_returns()
     }
     let full_at = full_at.expect("the disk filled up");
     assert!(!acknowledged.is_empty());
+    // The node says it cannot take writes, so a load balancer sends traffic elsewhere.
+    let ready = http
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(ready.headers().contains_key("retry-after"));
+    let body: serde_json::Value = ready.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "store_write_failing", "{body}");
     // Reads go on while writes are refused.
     let r = http
         .get(format!("{base}/v1/cases/{}", acknowledged[0]))
@@ -106,6 +116,16 @@ async fn a_full_disk_refuses_writes_loses_nothing_and_heals_when_space_returns()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    let ready = http
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        ready.status(),
+        StatusCode::OK,
+        "ready again after a write was taken"
+    );
     crate::process::assert_kept(&http, &base, &supervisor, &acknowledged, &db).await;
     println!("the disk filled after {} cases", acknowledged.len() - 1);
 }

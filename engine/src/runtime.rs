@@ -198,6 +198,9 @@ struct Inner<S> {
     keep_closed: bool,
     calendars: Option<Arc<HashMap<String, Arc<crate::calendar::Calendar>>>>,
     hasher: foldhash::fast::RandomState,
+    /// When the store last refused a commit as unavailable (full disk, read-only file,
+    /// database gone); cleared by the next commit it takes.
+    write_failed: Mutex<Option<std::time::Instant>>,
 }
 
 #[derive(Default)]
@@ -230,6 +233,16 @@ impl<S: Store> Engine<S> {
             cache: 100_000,
             recheck: queue::RECHECK,
         }
+    }
+
+    /// How long ago the store last refused a commit as unavailable (a full disk, a
+    /// read-only file, a database gone), if no commit succeeded since.
+    pub fn write_failing_for(&self) -> Option<std::time::Duration> {
+        self.inner
+            .write_failed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .map(|t| t.elapsed())
     }
 
     /// The store.

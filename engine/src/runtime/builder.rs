@@ -123,6 +123,7 @@ impl<S: Store> EngineBuilder<S> {
             keep_closed: self.keep_closed,
             calendars: self.calendars,
             hasher: foldhash::fast::RandomState::default(),
+            write_failed: Mutex::new(None),
         });
         let engine = Engine { inner };
         // Units made ready through another node wake this node's fetches.

@@ -115,7 +115,19 @@ impl<S: Store> Engine<S> {
         case_no: &CaseNo,
         pending: impl std::future::Future<Output = Result<(), StoreError>>,
     ) -> Result<(), EngineError> {
-        if let Err(e) = pending.await {
+        let result = pending.await;
+        let mut failed = self
+            .inner
+            .write_failed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match &result {
+            Err(StoreError::Unavailable { .. }) => *failed = Some(std::time::Instant::now()),
+            Ok(()) if failed.is_some() => *failed = None,
+            _ => {}
+        }
+        drop(failed);
+        if let Err(e) = result {
             self.shard(case_no)
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)

@@ -23,10 +23,15 @@ pub(crate) async fn healthz() -> Json<HealthBody> {
     })
 }
 
-/// The store is reachable.
+/// How long `/readyz` stays 503 after the store refused a write.
+pub(crate) const WRITE_HOLD: Duration = Duration::from_secs(5);
+
+/// The store is reachable and takes writes: 503 while it cannot be read, and for
+/// [`WRITE_HOLD`] after it refused a commit (full disk, read-only file), so a load balancer
+/// sends the traffic elsewhere; the next commit it takes clears it.
 #[utoipa::path(
     get, path = "/readyz", tag = "operations",
-    responses((status = 200, body = HealthBody), (status = 503, description = "The store is unreachable", body = ErrorBody))
+    responses((status = 200, body = HealthBody), (status = 503, description = "The store is unreachable, or refused a write in the last 5 s", body = ErrorBody))
 )]
 pub(crate) async fn readyz<S: Store + Clone>(
     State(st): State<AppState<S>>,
@@ -36,6 +41,19 @@ pub(crate) async fn readyz<S: Store + Clone>(
         message: "the store is not reachable".to_owned(),
         retry_after: 1,
     };
+    if let Some(ago) = st.engine().write_failing_for()
+        && ago < WRITE_HOLD
+    {
+        return Err(ApiError::Unavailable {
+            code: "store_write_failing",
+            message: format!(
+                "the store refused a write {} ms ago (full disk, read-only file?); nothing was \
+                 acknowledged since",
+                ago.as_millis()
+            ),
+            retry_after: 5,
+        });
+    }
     match tokio::time::timeout(Duration::from_secs(2), st.engine().store().case_count()).await {
         Ok(Ok(_)) => Ok(Json(HealthBody {
             status: "ready".to_owned(),
