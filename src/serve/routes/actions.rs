@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use yijian_definitions::Blueprint;
 use yijian_engine::store::Store;
 use yijian_engine::{Action, Actor, CaseNo, Command, Submission};
 
@@ -20,10 +21,26 @@ async fn applicant<S: Store + Clone>(
     case_no: String,
     action: Action,
 ) -> Result<Json<CaseBody>, ApiError> {
+    applicant_with(st, caller, case_no, |_| Ok(action)).await
+}
+
+/// [`applicant`] with the action made from the case's blueprint (task names parsed in the
+/// version the case runs), once the caller is known to be the case's window.
+pub(crate) async fn applicant_with<S: Store + Clone>(
+    st: &AppState<S>,
+    caller: &Caller,
+    case_no: String,
+    action: impl FnOnce(&Blueprint) -> Result<Action, ApiError>,
+) -> Result<Json<CaseBody>, ApiError> {
     caller.require(&[Role::Window])?;
     let case_no = CaseNo::new(case_no);
     let entry = st.entry(&case_no).await?;
     caller.require_region(&entry.region)?;
+    let bp = st
+        .engine()
+        .blueprint(&entry.bundle, Some(entry.version))
+        .ok_or_else(|| ApiError::internal("the case's bundle is not loaded"))?;
+    let action = action(&bp)?;
     let engine = st.engine().clone();
     let no = case_no.clone();
     st.run_case(&case_no, async move {

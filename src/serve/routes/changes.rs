@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::State;
 use yijian_engine::store::Store;
-use yijian_engine::{Action, Actor, CaseNo, Command, TaskRef};
+use yijian_engine::{Action, Command, TaskRef};
 
 use super::queues::{answer, command_at};
 use crate::serve::auth::{Caller, Role};
@@ -62,37 +62,6 @@ pub(crate) async fn send_back<S: Store + Clone>(
     Ok(Json(a))
 }
 
-/// Runs a window's change of a case and answers the case after it.
-async fn window<S: Store + Clone>(
-    st: &AppState<S>,
-    caller: &Caller,
-    case_no: String,
-    action: impl FnOnce(&yijian_definitions::Blueprint) -> Result<Action, ApiError>,
-) -> Result<Json<CaseBody>, ApiError> {
-    caller.require(&[Role::Window])?;
-    let case_no = CaseNo::new(case_no);
-    let entry = st.entry(&case_no).await?;
-    caller.require_region(&entry.region)?;
-    let bp = st
-        .engine()
-        .blueprint(&entry.bundle, Some(entry.version))
-        .ok_or_else(|| ApiError::internal("the case's bundle is not loaded"))?;
-    let action = action(&bp)?;
-    let engine = st.engine().clone();
-    let no = case_no.clone();
-    st.run_case(&case_no, async move {
-        engine
-            .execute(
-                &no,
-                Command::new(Actor::Applicant, action).on_version(entry.version),
-            )
-            .await
-    })
-    .await?;
-    let view = st.view(&case_no).await?;
-    Ok(Json(CaseBody::from(&view)))
-}
-
 fn task_of(bp: &yijian_definitions::Blueprint, name: &str) -> Result<TaskRef, ApiError> {
     TaskRef::parse(bp, name.trim()).ok_or_else(|| {
         ApiError::not_found("unknown_task", format!("no task `{name}` in this bundle"))
@@ -119,7 +88,7 @@ pub(crate) async fn add_item<S: Store + Clone>(
     ApiJson(body): ApiJson<AddItemBody>,
 ) -> Result<Json<CaseBody>, ApiError> {
     let via = super::cases::via_of(&caller, body.channel, body.taken_by)?;
-    window(&st, &caller, case_no, |bp| {
+    super::actions::applicant_with(&st, &caller, case_no, |bp| {
         Ok(Action::AddItem {
             task: task_of(bp, &body.task)?,
             form: body.form,
@@ -155,7 +124,7 @@ pub(crate) async fn remove_item<S: Store + Clone>(
     ApiPath((case_no, task)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<RemoveItemBody>,
 ) -> Result<Json<CaseBody>, ApiError> {
-    window(&st, &caller, case_no, |bp| {
+    super::actions::applicant_with(&st, &caller, case_no, |bp| {
         Ok(Action::RemoveItem {
             task: task_of(bp, &task)?,
             reason: body.reason,
