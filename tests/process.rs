@@ -26,6 +26,16 @@ impl Drop for Serve {
 /// Starts `yijian serve` in `dir` on the store `db` with the catalog, and waits until
 /// `/readyz` answers 200.
 pub(crate) async fn serve(dir: &Path, db: &str) -> Serve {
+    serve_with(dir, db, &[], &[]).await
+}
+
+/// [`serve`] with more arguments (e.g. `--config FILE`) and environment variables.
+pub(crate) async fn serve_with(
+    dir: &Path,
+    db: &str,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> Serve {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -36,6 +46,8 @@ pub(crate) async fn serve(dir: &Path, db: &str) -> Serve {
         .arg(&catalog)
         .arg("--listen")
         .arg(format!("127.0.0.1:{port}"))
+        .args(args)
+        .envs(envs.iter().copied())
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .stdout(Stdio::null())

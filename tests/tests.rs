@@ -11,6 +11,7 @@
 //! - `process`: `yijian serve` as a process, for the tests that need one.
 //! - `recovery`: a child process killed with SIGKILL 20 times on a SQLite file loses nothing.
 //! - `sqlite_full`: SQLite on a full disk refuses writes, loses nothing, heals with space.
+//! - `webhook_kill`: `yijian serve` with a webhook back office killed 8 times; no delivery applied twice.
 //! - `simulate`: `yijian simulate` scripts and `yijian calendar add`, run as processes.
 //! - `simulate_changes`: simulate scripts of 退回, 加办 and 改派, their dates and refusals.
 
@@ -27,3 +28,4 @@ mod recovery;
 mod simulate;
 mod simulate_changes;
 mod sqlite_full;
+mod webhook_kill;
