@@ -1,6 +1,8 @@
 //! How the in-memory engine's cost grows (issue 17, deliverable 3): throughput and memory
 //! for bundles of 5, 20 and 100 parallel tasks, and for 100, 1,000 and 10,000 cases in
-//! flight — each against the same run's bundle-5 at 100 in flight, as ratios.
+//! flight — each against the same run's bundle-5 at 100 in flight, as ratios — and the
+//! submit latency (an in-process answer: submit returns the completed case) at half the
+//! peak rate, open loop.
 //!
 //! Run with: `cargo bench --bench growth` (options: `-- --tasks 200000 --hold 100000`:
 //! task units per throughput run, cases held for the memory figure).
@@ -111,6 +113,40 @@ async fn held(n: usize, cases: usize) -> f64 {
     after.saturating_sub(before) as f64 / cases as f64
 }
 
+/// Submit acknowledgement latencies (µs, p50 and p99) at `rate` cases/s, open loop: every
+/// millisecond the cases due are started, each timed from when it was due.
+async fn latency(rate: f64, cases: usize) -> (f64, f64) {
+    let e = engine(5, true).await;
+    let per_ms = rate / 1000.0;
+    let start = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    let mut started = 0_usize;
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    while started < cases {
+        tick.tick().await;
+        let elapsed_ms = start.elapsed().as_secs_f64() * 1000.0;
+        let due = ((elapsed_ms * per_ms) as usize).min(cases);
+        while started < due {
+            let due_at = start + std::time::Duration::from_secs_f64(started as f64 / rate);
+            let e = e.clone();
+            set.spawn(async move {
+                let v = e.submit(request(5)).await.expect("submit");
+                assert_eq!(v.outcome.as_deref(), Some("completed"));
+                due_at.elapsed().as_secs_f64() * 1e6
+            });
+            started += 1;
+        }
+    }
+    let mut lat = Vec::with_capacity(cases);
+    while let Some(r) = set.join_next().await {
+        lat.push(r.expect("joined"));
+    }
+    lat.sort_by(f64::total_cmp);
+    let at = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)];
+    (at(0.50), at(0.99))
+}
+
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs[xs.len() / 2]
@@ -124,19 +160,32 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    // Memory first (fresh heap), smallest bundle first.
-    println!("resident per waiting case ({hold} task units held per size)");
-    let mut per_case = Vec::new();
+    // Memory: each size in a fresh process of its own (freed memory is reused, so a second
+    // measurement in one process would see no growth).
+    if let Some(n) = std::env::args().skip_while(|a| a != "--held-one").nth(1) {
+        let n: usize = n.parse().expect("--held-one N");
+        println!("{}", rt.block_on(held(n, hold / n)));
+        return;
+    }
+    println!("resident per waiting case ({hold} task units held per size, a process each)");
     for n in [5, 20, 100] {
-        let b = rt.block_on(held(n, hold / n));
-        per_case.push((n, b));
+        let out = std::process::Command::new(std::env::current_exe().expect("this bench"))
+            .args(["--held-one", &n.to_string(), "--hold", &hold.to_string()])
+            .output()
+            .expect("run the memory measurement");
+        let b: f64 = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("bytes per case");
         println!(
             "  bundle-{n:<4} {:>9.2} KiB a case, {:>7.0} bytes a task",
             b / 1024.0,
             b / n as f64
         );
     }
-    println!("throughput, {units} task units a run, median of 3 (bundle-5 at 100 in flight alongside)");
+    println!(
+        "throughput, {units} task units a run, median of 3 (bundle-5 at 100 in flight alongside)"
+    );
     let base = |rt: &tokio::runtime::Runtime| rt.block_on(throughput(5, units / 5, 100));
     for n in [5, 20, 100] {
         let (mut runs, mut bases) = (Vec::new(), Vec::new());
@@ -151,6 +200,12 @@ fn main() {
             100.0 * r * n as f64 / (b * 5.0)
         );
     }
+    let peak = median((0..3).map(|_| base(&rt)).collect());
+    let (p50, p99) = rt.block_on(latency(peak / 2.0, units / 5));
+    println!(
+        "  submit → completed answer at half the peak ({:.0} cases/s): p50 {p50:.0} µs, p99 {p99:.0} µs",
+        peak / 2.0
+    );
     for window in [100, 1_000, 10_000] {
         let (mut runs, mut bases) = (Vec::new(), Vec::new());
         for _ in 0..3 {

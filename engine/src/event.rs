@@ -265,7 +265,7 @@ pub enum EventKind {
     Supplied {
         /// Form fields given or corrected.
         #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
-        form: serde_json::Map<String, serde_json::Value>,
+        form: Box<serde_json::Map<String, serde_json::Value>>,
         /// Materials given.
         #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
         materials: std::collections::BTreeMap<String, MaterialRef>,
@@ -330,13 +330,13 @@ pub enum EventKind {
         task: TaskRef,
         /// Form fields changed.
         #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
-        form: serde_json::Map<String, serde_json::Value>,
+        form: Box<serde_json::Map<String, serde_json::Value>>,
         /// Materials given.
         #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
         materials: std::collections::BTreeMap<String, MaterialRef>,
         /// Where it was asked for.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        via: Option<crate::command::Via>,
+        via: Option<Box<crate::command::Via>>,
     },
     /// 改派: the unit was moved to the department of its kind in another region.
     TaskReassigned {
@@ -355,29 +355,9 @@ pub enum EventKind {
         from: u32,
         /// The version it runs on now.
         to: u32,
-        /// Old task index → new task index.
-        tasks: Vec<Option<u32>>,
-        /// Old task id → new task id, for the tasks kept (renamed ones differ).
-        kept: BTreeMap<String, String>,
-        /// Tasks of the new version the case did not have.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        added: Vec<String>,
-        /// Tasks of the old version dropped (none of them was dispatched).
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        removed: Vec<String>,
-        /// The bundle's due time under the new version.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        due: Option<Timestamp>,
-        /// The statutory due time (never earlier than before).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        statutory_due: Option<Timestamp>,
-        /// The new yellow warning time.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        warn_at: Option<Timestamp>,
-        /// The new version's blueprint: not stored (the version number is); filled in by
-        /// whoever decides or replays the event ([`crate::machine::replay_with`]).
-        #[serde(skip)]
-        blueprint: Option<Pinned>,
+        /// What changed (boxed: every event in memory is as large as the largest kind).
+        #[serde(flatten)]
+        change: Box<Migration>,
     },
     /// Nothing can progress any more: the outcome and the merged documents (统一出件).
     CaseClosed {
@@ -477,4 +457,32 @@ impl std::fmt::Debug for Pinned {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}@{}", self.0.id, self.0.version)
     }
+}
+
+/// What a migration changed (the body of [`EventKind::CaseMigrated`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Migration {
+    /// Old task index → new task index (none: removed).
+    pub tasks: Vec<Option<u32>>,
+    /// Old task id → new task id, for the tasks kept (renamed ones differ).
+    pub kept: BTreeMap<String, String>,
+    /// Tasks of the new version the case did not have.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub added: Vec<String>,
+    /// Tasks of the old version dropped (none of them was dispatched).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<String>,
+    /// The bundle's due time under the new version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<Timestamp>,
+    /// The statutory due time (never earlier than before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statutory_due: Option<Timestamp>,
+    /// The new yellow warning time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn_at: Option<Timestamp>,
+    /// The new version's blueprint: not stored (the version number is); filled in by
+    /// whoever decides or replays the event ([`crate::machine::pin_blueprints`]).
+    #[serde(skip)]
+    pub blueprint: Option<Pinned>,
 }

@@ -144,10 +144,10 @@ pub fn pin_blueprints(
     resolve: impl Fn(u32) -> Option<Arc<yijian_definitions::Blueprint>>,
 ) {
     for e in events {
-        if let EventKind::CaseMigrated { to, blueprint, .. } = &mut e.kind
-            && blueprint.is_none()
+        if let EventKind::CaseMigrated { to, change, .. } = &mut e.kind
+            && change.blueprint.is_none()
         {
-            *blueprint = resolve(*to).map(crate::event::Pinned);
+            change.blueprint = resolve(*to).map(crate::event::Pinned);
         }
     }
 }
@@ -161,10 +161,8 @@ pub fn blueprints_along<'a>(
     let mut current = first;
     events.iter().map(move |e| {
         let at = current;
-        if let EventKind::CaseMigrated {
-            blueprint: Some(bp),
-            ..
-        } = &e.kind
+        if let EventKind::CaseMigrated { change, .. } = &e.kind
+            && let Some(bp) = &change.blueprint
         {
             current = &bp.0;
         }

@@ -107,7 +107,7 @@ pub fn plan(
     let index: Vec<Option<u32>> = events
         .iter()
         .find_map(|e| match &e.kind {
-            EventKind::CaseMigrated { tasks, .. } => Some(tasks.clone()),
+            EventKind::CaseMigrated { change, .. } => Some(change.tasks.clone()),
             _ => None,
         })
         .unwrap_or_else(|| {

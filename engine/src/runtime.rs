@@ -199,8 +199,11 @@ struct Inner<S> {
     calendars: Option<Arc<HashMap<String, Arc<crate::calendar::Calendar>>>>,
     hasher: foldhash::fast::RandomState,
     /// When the store last refused a commit as unavailable (full disk, read-only file,
-    /// database gone); cleared by the next commit it takes.
-    write_failed: Mutex<Option<std::time::Instant>>,
+    /// database gone), in milliseconds after `started` (0: none); cleared by the next
+    /// commit it takes. An atomic: every commit looks at it.
+    write_failed: AtomicU64,
+    /// When the engine was built (the origin of `write_failed`).
+    started: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -238,11 +241,13 @@ impl<S: Store> Engine<S> {
     /// How long ago the store last refused a commit as unavailable (a full disk, a
     /// read-only file, a database gone), if no commit succeeded since.
     pub fn write_failing_for(&self) -> Option<std::time::Duration> {
-        self.inner
-            .write_failed
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .map(|t| t.elapsed())
+        let at = self.inner.write_failed.load(Ordering::Relaxed);
+        (at != 0).then(|| {
+            self.inner
+                .started
+                .elapsed()
+                .saturating_sub(std::time::Duration::from_millis(at))
+        })
     }
 
     /// The store.

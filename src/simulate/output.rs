@@ -57,10 +57,8 @@ pub(crate) fn json(run: &Run, notes: &[String]) -> Value {
         .map(|e| {
             let v = entry(&bp, e);
             if let Entry::Event(ev) = e
-                && let crate::engine::EventKind::CaseMigrated {
-                    blueprint: Some(next),
-                    ..
-                } = &ev.kind
+                && let crate::engine::EventKind::CaseMigrated { change, .. } = &ev.kind
+                && let Some(next) = &change.blueprint
             {
                 bp = next.0.clone();
             }

@@ -335,21 +335,14 @@ pub fn apply(state: &mut CaseState, event: &Event) {
                 u.lease = None;
             }
         }
-        EventKind::CaseMigrated {
-            tasks,
-            due,
-            statutory_due,
-            warn_at,
-            blueprint,
-            ..
-        } => {
-            // Decided or replayed, the event carries its blueprint (see `replay_with`).
-            if let Some(bp) = blueprint {
+        EventKind::CaseMigrated { change, .. } => {
+            // Decided or replayed, the event carries its blueprint (see `pin_blueprints`).
+            if let Some(bp) = &change.blueprint {
                 super::migrate::apply_migrated(
                     state,
                     &bp.0,
-                    tasks,
-                    (*due, *statutory_due, *warn_at),
+                    &change.tasks,
+                    (change.due, change.statutory_due, change.warn_at),
                 );
             }
         }

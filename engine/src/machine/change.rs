@@ -236,9 +236,9 @@ pub(crate) fn add_item(
         None,
         EventKind::ItemAdded {
             task,
-            form: form.clone(),
+            form: Box::new(form.clone()),
             materials: materials.clone(),
-            via: via.cloned(),
+            via: via.cloned().map(Box::new),
         },
     );
     // A skipped item starts now and its limit counts from now; the case's promise

@@ -11,7 +11,7 @@ use yijian_definitions::{Blueprint, MaterialOrigin, TaskIdx, TaskMode};
 use super::task::required_reason;
 use super::{Decider, time};
 use crate::case::{CaseState, Phase, TaskState, UnitStatus};
-use crate::event::{EventKind, Pinned};
+use crate::event::{EventKind, Migration, Pinned};
 use crate::ids::Actor;
 use crate::rejection::{Rejection, Result};
 
@@ -332,14 +332,16 @@ pub(crate) fn migrate(
         EventKind::CaseMigrated {
             from,
             to: to.0.version,
-            tasks: a.index,
-            kept: a.kept,
-            added: a.added,
-            removed: a.removed,
-            due,
-            statutory_due,
-            warn_at,
-            blueprint: Some(to.clone()),
+            change: Box::new(Migration {
+                tasks: a.index,
+                kept: a.kept,
+                added: a.added,
+                removed: a.removed,
+                due,
+                statutory_due,
+                warn_at,
+                blueprint: Some(to.clone()),
+            }),
         },
     );
     Ok(())

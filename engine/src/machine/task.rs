@@ -464,7 +464,7 @@ fn supply(
         actor,
         None,
         EventKind::Supplied {
-            form: form.clone(),
+            form: Box::new(form.clone()),
             materials: materials.clone(),
             via: via.cloned(),
         },

@@ -123,7 +123,8 @@ impl<S: Store> EngineBuilder<S> {
             keep_closed: self.keep_closed,
             calendars: self.calendars,
             hasher: foldhash::fast::RandomState::default(),
-            write_failed: Mutex::new(None),
+            write_failed: AtomicU64::new(0),
+            started: std::time::Instant::now(),
         });
         let engine = Engine { inner };
         // Units made ready through another node wake this node's fetches.

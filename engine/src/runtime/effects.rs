@@ -161,9 +161,20 @@ pub(super) fn rows_of(
     pushed: impl Fn(&str) -> bool,
 ) -> Vec<TaskRow> {
     let after = marks_of(state);
+    // Units keep their order from one commit to the next, so a unit's old mark is
+    // usually at its own position: looked up there first, searched only when a fan-out
+    // moved it (a bundle of N tasks would otherwise cost N² per command).
+    let unchanged = |i: usize, r: &TaskRef, m: &Mark| {
+        before.is_some_and(|b| match b.get(i) {
+            Some((br, bm)) if br == r => bm == m,
+            _ => b.iter().any(|(br, bm)| br == r && bm == m),
+        })
+    };
     after
         .into_iter()
-        .filter(|(r, m)| before.is_none_or(|b| !b.iter().any(|(br, bm)| br == r && bm == m)))
+        .enumerate()
+        .filter(|(i, (r, m))| !unchanged(*i, r, m))
+        .map(|(_, x)| x)
         .filter_map(|(r, _)| {
             let u = state.unit(r)?;
             let department = state.department(r)?.clone();

@@ -1,6 +1,7 @@
 //! One command on one case: decide on the cached copy, hand the commit to the store,
 //! decide again on the stored case when another node moved it first.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 
 use yijian_definitions::Blueprint;
@@ -116,17 +117,18 @@ impl<S: Store> Engine<S> {
         pending: impl std::future::Future<Output = Result<(), StoreError>>,
     ) -> Result<(), EngineError> {
         let result = pending.await;
-        let mut failed = self
-            .inner
-            .write_failed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let failed = &self.inner.write_failed;
         match &result {
-            Err(StoreError::Unavailable { .. }) => *failed = Some(std::time::Instant::now()),
-            Ok(()) if failed.is_some() => *failed = None,
+            Err(StoreError::Unavailable { .. }) => {
+                let ms = self.inner.started.elapsed().as_millis();
+                failed.store(
+                    u64::try_from(ms).unwrap_or(u64::MAX).max(1),
+                    Ordering::Relaxed,
+                );
+            }
+            Ok(()) if failed.load(Ordering::Relaxed) != 0 => failed.store(0, Ordering::Relaxed),
             _ => {}
         }
-        drop(failed);
         if let Err(e) = result {
             self.shard(case_no)
                 .lock()
