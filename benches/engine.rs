@@ -18,6 +18,10 @@ use yijian::adapters::in_process::InProcess;
 use yijian::engine::{Decision, Engine, MemoryStore, Submission, SubmitRequest};
 
 // The same allocator as the `yijian` binary.
+#[path = "support.rs"]
+mod support;
+use support::{arg, median, rss_bytes};
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -25,25 +29,6 @@ const BUNDLE5: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/benches/data/bundle-5.yaml"
 ));
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    pages * 4096
-}
 
 fn raw_ceiling(n: usize) -> f64 {
     // The same 12 state changes per case: create, 5 dispatches, 5 approvals, close.
@@ -106,11 +91,6 @@ async fn throughput(n: usize, window: usize) -> f64 {
     }
     while set.join_next().await.is_some() {}
     n as f64 / t.elapsed().as_secs_f64()
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
 }
 
 fn main() {

@@ -19,27 +19,12 @@ use serde_json::json;
 use yijian::adapters::in_process::InProcess;
 use yijian::engine::{Decision, Engine, MemoryStore, Submission, SubmitRequest};
 
+#[path = "support.rs"]
+mod support;
+use support::{arg, median, rss_bytes};
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse::<u64>().ok())
-        .unwrap_or(0)
-        * 4096
-}
 
 /// A bundle of `n` parallel tasks over five departments.
 fn bundle(n: usize) -> String {
@@ -145,11 +130,6 @@ async fn latency(rate: f64, cases: usize) -> (f64, f64) {
     lat.sort_by(f64::total_cmp);
     let at = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)];
     (at(0.50), at(0.99))
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
 }
 
 fn main() {

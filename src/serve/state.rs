@@ -303,10 +303,7 @@ impl<S: Store + Clone> AppState<S> {
         &self,
         fut: impl Future<Output = Result<T, EngineError>> + Send + 'static,
     ) -> Result<T, ApiError> {
-        tokio::spawn(fut)
-            .await
-            .map_err(|e| ApiError::internal(format!("an engine call failed: {e}")))?
-            .map_err(ApiError::from)
+        spawned(fut).await?.map_err(ApiError::from)
     }
 
     /// [`AppState::run`] for a command on case `case_no` written for the version the index
@@ -317,9 +314,7 @@ impl<S: Store + Clone> AppState<S> {
         case_no: &CaseNo,
         fut: impl Future<Output = Result<T, EngineError>> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let out = tokio::spawn(fut)
-            .await
-            .map_err(|e| ApiError::internal(format!("an engine call failed: {e}")))?;
+        let out = spawned(fut).await?;
         if let Err(EngineError::Rejected(yijian_engine::Rejection::VersionChanged { .. })) = &out {
             self.view(case_no).await?;
         }
@@ -440,4 +435,13 @@ impl Answers {
         }
         map.entry(key).or_insert(body);
     }
+}
+
+/// Runs an engine call on a task of its own (a dropped request does not cut a commit short).
+async fn spawned<T: Send + 'static>(
+    fut: impl Future<Output = Result<T, EngineError>> + Send + 'static,
+) -> Result<Result<T, EngineError>, ApiError> {
+    tokio::spawn(fut)
+        .await
+        .map_err(|e| ApiError::internal(format!("an engine call failed: {e}")))
 }
